@@ -1,0 +1,404 @@
+package mailmsg
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	netmail "net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // registers the charsets go-message decodes
+	"github.com/emersion/go-message/mail"
+	"golang.org/x/text/encoding/charmap"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultMaxBodyBytes = 64 << 10
+	DefaultMaxReadBytes = 4 << 20
+	DefaultMaxDepth     = 16
+	maxHeaderBytes      = 256 << 10
+	maxCalendarBytes    = 64 << 10
+	// An HTML part carries several times its text in markup; read this many
+	// times MaxBodyBytes of it before rendering.
+	htmlReadFactor = 8
+)
+
+// Options bound the work Read does. The zero value uses the defaults.
+type Options struct {
+	// MaxBodyBytes is the most decoded body text kept, in bytes.
+	MaxBodyBytes int
+	// MaxReadBytes is the most raw message bytes read from the input.
+	MaxReadBytes int64
+	// MaxDepth is the deepest MIME nesting looked into; deeper parts are
+	// skipped.
+	MaxDepth int
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxReadBytes <= 0 {
+		o.MaxReadBytes = DefaultMaxReadBytes
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	return o
+}
+
+// Message is a decoded mail message.
+type Message struct {
+	// Header is the top-level header, undecoded; use HeaderText for decoded
+	// values.
+	Header mail.Header
+
+	MessageID  string   // without angle brackets; "" when absent
+	InReplyTo  []string // without angle brackets
+	References []string // without angle brackets, oldest first
+	Subject    string
+	Date       time.Time // zero when absent or unparsable
+
+	From    *mail.Address   // nil when absent or unparsable
+	ReplyTo []*mail.Address // as given; see ReplyAddress
+	To      []*mail.Address
+	Cc      []*mail.Address
+
+	// Text is the readable body: the first inline text/plain part, else the
+	// first text/html part rendered as text. At most MaxBodyBytes long.
+	Text string
+	// HTMLOnly is true when Text was rendered from HTML.
+	HTMLOnly bool
+	// Calendar is the first text/calendar (or .ics) part, nil when none.
+	Calendar *Calendar
+
+	// Truncated is true when a limit cut the reading short: the raw input,
+	// the text, or a part nested too deep.
+	Truncated bool
+	// Problems lists what was recovered from while reading (unknown
+	// charset, malformed part …), for logs and `rsvp classify`.
+	Problems []string
+}
+
+// ReplyAddress is where a reply goes: the first Reply-To address, else From
+// (RFC 5322 section 3.6.2). Nil when neither is usable.
+func (m *Message) ReplyAddress() *mail.Address {
+	for _, a := range m.ReplyTo {
+		if a != nil && a.Address != "" {
+			return a
+		}
+	}
+	if m.From != nil && m.From.Address != "" {
+		return m.From
+	}
+	return nil
+}
+
+// HeaderText returns the decoded values of the named header field, in order.
+func (m *Message) HeaderText(name string) []string {
+	fields := m.Header.FieldsByKey(name)
+	var out []string
+	for fields.Next() {
+		v, err := fields.Text()
+		if err != nil {
+			v = fields.Value()
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// HasHeader reports whether the named header field is present.
+func (m *Message) HasHeader(name string) bool { return m.Header.Has(name) }
+
+// ErrNoHeader is returned by Read when the input has no parsable header.
+var ErrNoHeader = errors.New("not a mail message: no header")
+
+// Read parses a message from r within the bounds of opts.
+func Read(r io.Reader, opts Options) (*Message, error) {
+	opts = opts.withDefaults()
+	lr := &io.LimitedReader{R: r, N: opts.MaxReadBytes}
+	br := bufio.NewReader(lr)
+
+	ent, err := message.ReadWithOptions(br, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	if ent == nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoHeader, err)
+	}
+	m := &Message{Header: mail.Header{Header: ent.Header}}
+	if err != nil {
+		m.Problems = append(m.Problems, err.Error())
+	}
+	if m.Header.Len() == 0 {
+		return nil, ErrNoHeader
+	}
+	m.readHeader()
+
+	w := walker{opts: opts, msg: m}
+	w.walk(ent, 0)
+	if lr.N <= 0 {
+		m.Truncated = true
+	}
+	switch {
+	case strings.TrimSpace(w.plain.String()) != "":
+		m.Text = normalizeText(w.plain.String())
+	case w.html.Len() > 0:
+		m.Text = htmlToText(w.html.Bytes(), opts.MaxBodyBytes)
+		m.HTMLOnly = true
+	}
+	if len(m.Text) > opts.MaxBodyBytes {
+		m.Text = truncateUTF8(m.Text, opts.MaxBodyBytes)
+		m.Truncated = true
+	}
+	return m, nil
+}
+
+func (m *Message) readHeader() {
+	h := &m.Header
+	if s, err := h.Subject(); err == nil {
+		m.Subject = s
+	} else {
+		m.Subject = h.Get("Subject")
+	}
+	m.Subject = strings.Join(strings.Fields(sanitize(m.Subject)), " ")
+	if id, err := h.MessageID(); err == nil {
+		m.MessageID = id
+	}
+	m.InReplyTo = msgIDs(h, "In-Reply-To")
+	m.References = msgIDs(h, "References")
+	if d, err := h.Date(); err == nil {
+		m.Date = d
+	}
+	if from := m.addresses("From"); len(from) > 0 {
+		m.From = from[0]
+	}
+	m.ReplyTo = m.addresses("Reply-To")
+	m.To = m.addresses("To")
+	m.Cc = m.addresses("Cc")
+}
+
+func msgIDs(h *mail.Header, key string) []string {
+	ids, err := h.MsgIDList(key)
+	if err == nil {
+		return ids
+	}
+	// Lenient fallback for IDs that break RFC 5322 syntax: take whatever sits
+	// between angle brackets.
+	var out []string
+	v := h.Get(key)
+	for {
+		i := strings.IndexByte(v, '<')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			break
+		}
+		if id := strings.TrimSpace(v[i+1 : i+j]); id != "" {
+			out = append(out, id)
+		}
+		v = v[i+j+1:]
+	}
+	return out
+}
+
+// addresses parses an address-list field, falling back to net/mail and then
+// to picking addresses out by hand, so a sloppy sender still gets a reply
+// address.
+func (m *Message) addresses(key string) []*mail.Address {
+	if !m.Header.Has(key) {
+		return nil
+	}
+	list, err := m.Header.AddressList(key)
+	if err == nil {
+		return clean(list)
+	}
+	raw := m.Header.Get(key)
+	dec := new(mime.WordDecoder)
+	dec.CharsetReader = message.CharsetReader
+	if decoded, derr := dec.DecodeHeader(raw); derr == nil {
+		raw = decoded
+	}
+	if l, err2 := netmail.ParseAddressList(raw); err2 == nil {
+		out := make([]*mail.Address, len(l))
+		for i, a := range l {
+			out[i] = (*mail.Address)(a)
+		}
+		return clean(out)
+	}
+	m.Problems = append(m.Problems, fmt.Sprintf("%s: %v", key, err))
+	var out []*mail.Address
+	for _, part := range strings.Split(raw, ",") {
+		if a := looseAddress(part); a != nil {
+			out = append(out, a)
+		}
+	}
+	return clean(out)
+}
+
+func clean(list []*mail.Address) []*mail.Address {
+	out := list[:0]
+	for _, a := range list {
+		if a == nil {
+			continue
+		}
+		a.Name = strings.Join(strings.Fields(sanitize(a.Name)), " ")
+		a.Address = strings.TrimSpace(sanitize(a.Address))
+		out = append(out, a)
+	}
+	return out
+}
+
+// looseAddress picks "Name <addr>" or a bare addr out of s.
+func looseAddress(s string) *mail.Address {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '<'); i >= 0 {
+		if j := strings.IndexByte(s[i:], '>'); j > 0 {
+			addr := strings.TrimSpace(s[i+1 : i+j])
+			if strings.Contains(addr, "@") {
+				name := strings.Trim(strings.TrimSpace(s[:i]), `"`)
+				return &mail.Address{Name: name, Address: addr}
+			}
+		}
+	}
+	for _, f := range strings.Fields(s) {
+		f = strings.Trim(f, `<>"'(),;`)
+		if strings.Count(f, "@") == 1 && !strings.HasPrefix(f, "@") && !strings.HasSuffix(f, "@") {
+			return &mail.Address{Address: f}
+		}
+	}
+	return nil
+}
+
+// walker visits the MIME tree once, collecting the first text/plain, the
+// first text/html and the first calendar part.
+type walker struct {
+	opts     Options
+	msg      *Message
+	plain    bytes.Buffer
+	html     bytes.Buffer
+	havePln  bool
+	haveHTML bool
+}
+
+func (w *walker) walk(e *message.Entity, depth int) {
+	if depth > w.opts.MaxDepth {
+		w.msg.Truncated = true
+		w.problem(fmt.Sprintf("MIME parts nested deeper than %d skipped", w.opts.MaxDepth))
+		return
+	}
+	if mr := e.MultipartReader(); mr != nil {
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				// A part that fails to parse is skipped; when it is
+				// unknown encoding or charset go-message still hands
+				// us a readable entity.
+				if p == nil {
+					if !errors.Is(err, io.ErrUnexpectedEOF) {
+						w.problem("multipart: " + err.Error())
+					}
+					return
+				}
+				w.problem("part: " + err.Error())
+			}
+			w.walk(p, depth+1)
+		}
+	}
+	w.leaf(e)
+}
+
+func (w *walker) problem(s string) {
+	for _, p := range w.msg.Problems {
+		if p == s {
+			return
+		}
+	}
+	w.msg.Problems = append(w.msg.Problems, s)
+}
+
+func (w *walker) leaf(e *message.Entity) {
+	ct, params, err := e.Header.ContentType()
+	if err != nil || ct == "" {
+		ct = "text/plain" // RFC 2045 section 5.2 default
+	}
+	disp, dparams, _ := e.Header.ContentDisposition()
+	filename := strings.ToLower(dparams["filename"] + params["name"])
+	isCalendar := ct == "text/calendar" || ct == "application/ics" || strings.HasSuffix(filename, ".ics")
+	switch {
+	case isCalendar:
+		if w.msg.Calendar == nil {
+			b := w.read(e, params, maxCalendarBytes)
+			if cal := ParseCalendar(b); cal != nil {
+				w.msg.Calendar = cal
+			}
+		}
+	case disp == "attachment":
+		return
+	case ct == "text/plain" && !w.havePln:
+		w.havePln = true
+		w.plain.Write(w.read(e, params, w.opts.MaxBodyBytes))
+	case ct == "text/html" && !w.haveHTML:
+		w.haveHTML = true
+		w.html.Write(w.read(e, params, w.opts.MaxBodyBytes*htmlReadFactor))
+	}
+}
+
+// read returns at most limit bytes of the part's decoded body as UTF-8.
+func (w *walker) read(e *message.Entity, params map[string]string, limit int) []byte {
+	b, err := io.ReadAll(io.LimitReader(e.Body, int64(limit)+1))
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		w.problem("body: " + err.Error())
+	}
+	if len(b) > limit {
+		b = b[:limit]
+		w.msg.Truncated = true
+	}
+	if !utf8.Valid(b) {
+		// go-message already converted a known charset; bytes that are
+		// still not UTF-8 come from an unknown or missing charset. Most
+		// such mail is Latin-1 or its Windows superset.
+		if cs := strings.ToLower(params["charset"]); cs != "" && cs != "utf-8" && cs != "us-ascii" {
+			w.problem(fmt.Sprintf("unknown charset %q, read as windows-1252", cs))
+		}
+		if d, err := charmap.Windows1252.NewDecoder().Bytes(b); err == nil {
+			b = d
+		}
+	}
+	return b
+}
+
+// sanitize removes control characters (CR and LF included) from a header
+// value, so no decoded value can smuggle a line break into a header we write.
+func sanitize(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,188 @@
+package mailmsg
+
+import (
+	"bytes"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// normalizeText makes body text uniform: valid UTF-8, LF line ends, no
+// trailing spaces, no runs of more than one blank line, no control
+// characters but newlines.
+func normalizeText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	var b strings.Builder
+	b.Grow(len(s))
+	blank := 0
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimRight(strings.Map(func(r rune) rune {
+			switch {
+			case r == '\t', r == '\u00a0':
+				return ' '
+			case r < 0x20, r == 0x7f, r == '\u200b', r == '\ufeff', r == '\u200c', r == '\u00ad':
+				return -1
+			}
+			return r
+		}, line), " ")
+		if line == "" {
+			blank++
+			continue
+		}
+		if b.Len() > 0 {
+			if blank > 0 {
+				b.WriteString("\n\n")
+			} else {
+				b.WriteByte('\n')
+			}
+		}
+		blank = 0
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// htmlToText renders HTML as the plain text a reader would see: no markup,
+// scripts, styles or hidden preheaders; block elements and <br> as line
+// breaks; list items as "- " lines; table cells side by side.
+func htmlToText(src []byte, limit int) string {
+	z := html.NewTokenizer(bytes.NewReader(src))
+	var b []byte
+	skip := 0 // depth inside elements whose text is not shown
+	var hidden []atom.Atom
+	newline := func(n int) {
+		b = bytes.TrimRight(b, " ")
+		have := len(b) - len(bytes.TrimRight(b, "\n"))
+		for ; have < n && len(b) > 0; have++ {
+			b = append(b, '\n')
+		}
+	}
+	space := func() {
+		if len(b) > 0 && b[len(b)-1] != ' ' && b[len(b)-1] != '\n' {
+			b = append(b, ' ')
+		}
+	}
+	for len(b) < limit {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return normalizeText(string(b))
+		case html.TextToken:
+			if skip > 0 {
+				continue
+			}
+			t := string(z.Text())
+			// Collapse source whitespace as a browser does.
+			fields := strings.Fields(t)
+			if len(fields) == 0 {
+				if t != "" {
+					space()
+				}
+				continue
+			}
+			if t[0] == ' ' || t[0] == '\n' || t[0] == '\t' || t[0] == '\r' {
+				space()
+			}
+			b = append(b, strings.Join(fields, " ")...)
+			if last := t[len(t)-1]; last == ' ' || last == '\n' || last == '\t' || last == '\r' {
+				b = append(b, ' ')
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			a := atom.Lookup(name)
+			if tt == html.StartTagToken && (invisible[a] || (hasAttr && isHidden(z))) {
+				if !voidElement[a] {
+					skip++
+					hidden = append(hidden, a)
+				}
+				continue
+			}
+			if skip > 0 {
+				if tt == html.StartTagToken && !voidElement[a] && a == hidden[len(hidden)-1] {
+					// Nested element of the same kind inside a
+					// hidden one: count it so the right end tag
+					// closes the hidden region.
+					skip++
+					hidden = append(hidden, a)
+				}
+				continue
+			}
+			switch {
+			case a == atom.Br:
+				b = append(bytes.TrimRight(b, " "), '\n')
+			case a == atom.Li:
+				newline(1)
+				b = append(b, "- "...)
+			case a == atom.Td || a == atom.Th:
+				space()
+			case block[a]:
+				newline(blockGap(a))
+			}
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			if skip > 0 {
+				if a == hidden[len(hidden)-1] {
+					skip--
+					hidden = hidden[:len(hidden)-1]
+				}
+				continue
+			}
+			if block[a] {
+				newline(blockGap(a))
+			}
+		}
+	}
+	return normalizeText(string(b))
+}
+
+func blockGap(a atom.Atom) int {
+	switch a {
+	case atom.P, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6, atom.Table, atom.Blockquote, atom.Ul, atom.Ol:
+		return 2
+	}
+	return 1
+}
+
+// isHidden reports whether the current tag carries display:none or the
+// hidden attribute: marketing mail hides "preheader" text that no reader sees.
+func isHidden(z *html.Tokenizer) bool {
+	for {
+		k, v, more := z.TagAttr()
+		key := string(k)
+		if key == "hidden" {
+			return true
+		}
+		if key == "style" {
+			st := strings.ToLower(strings.ReplaceAll(string(v), " ", ""))
+			if strings.Contains(st, "display:none") || strings.Contains(st, "visibility:hidden") {
+				return true
+			}
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+var invisible = map[atom.Atom]bool{
+	atom.Head: true, atom.Script: true, atom.Style: true, atom.Title: true,
+	atom.Noscript: true, atom.Template: true, atom.Svg: true, atom.Object: true,
+}
+
+var voidElement = map[atom.Atom]bool{
+	atom.Br: true, atom.Img: true, atom.Hr: true, atom.Meta: true, atom.Link: true,
+	atom.Input: true, atom.Wbr: true, atom.Area: true, atom.Base: true, atom.Col: true,
+	atom.Embed: true, atom.Source: true, atom.Track: true,
+}
+
+var block = map[atom.Atom]bool{
+	atom.P: true, atom.Div: true, atom.Tr: true, atom.Table: true, atom.H1: true,
+	atom.H2: true, atom.H3: true, atom.H4: true, atom.H5: true, atom.H6: true,
+	atom.Ul: true, atom.Ol: true, atom.Blockquote: true, atom.Pre: true, atom.Hr: true,
+	atom.Section: true, atom.Article: true, atom.Header: true, atom.Footer: true,
+	atom.Center: true, atom.Dl: true, atom.Dt: true, atom.Dd: true, atom.Address: true,
+}
