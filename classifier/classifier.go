@@ -120,6 +120,7 @@ type Classifier struct {
 	threshold float64
 	rules     []*compiled // match rules first, then combinations in dependency order
 	byName    map[string]*compiled
+	names     []string // rule names by evaluation slot
 	match     *matcher
 	keywords  []keywordRef // by matcher pattern id
 	fields    []source     // the distinct places keyword rules look
@@ -292,6 +293,10 @@ func Compile(spec Spec) (*Classifier, error) {
 			default:
 				re, err := regexp.Compile("(?i)" + r.Pattern)
 				if err != nil {
+					// Report the error against the pattern as written.
+					if _, err2 := regexp.Compile(r.Pattern); err2 != nil {
+						err = err2
+					}
 					bad(i, FieldPattern, -1, "%s", describeRegexpError(err))
 				}
 				cr.re = re
@@ -349,6 +354,7 @@ func Compile(spec Spec) (*Classifier, error) {
 	c.rules = order
 	for slot, cr := range order {
 		cr.order = slot
+		c.names = append(c.names, cr.Name)
 	}
 	// Re-point combination references from Spec positions to slots.
 	slotOf := make([]int, len(all))
@@ -551,7 +557,7 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 			fired[i] = texts.present(cr.present)
 			where[i] = cr.present.String()
 		case cr.isCombination():
-			fired[i], match[i] = combine(cr, fired)
+			fired[i], match[i] = combine(cr, fired, c.names)
 		}
 	}
 	for _, cr := range c.rules {
@@ -589,8 +595,7 @@ func round2(f float64) float64 {
 	return float64(int64(f*100+0.5)) / 100
 }
 
-func combine(cr *compiled, fired []bool) (bool, string) {
-	var names []string
+func combine(cr *compiled, fired []bool, names []string) (bool, string) {
 	for _, i := range cr.allOf {
 		if !fired[i] {
 			return false, ""
@@ -610,21 +615,25 @@ func combine(cr *compiled, fired []bool) (bool, string) {
 			return false, ""
 		}
 	}
-	if cr.AtLeast > 0 {
-		n := 0
-		for _, i := range cr.of {
+	n := 0
+	for _, i := range cr.of {
+		if fired[i] {
+			n++
+		}
+	}
+	if n < cr.AtLeast {
+		return false, ""
+	}
+	// Explain with the parts that fired.
+	var parts []string
+	for _, l := range [][]int{cr.allOf, cr.anyOf, cr.of} {
+		for _, i := range l {
 			if fired[i] {
-				n++
+				parts = append(parts, names[i])
 			}
 		}
-		if n < cr.AtLeast {
-			return false, ""
-		}
 	}
-	for _, l := range [][]string{cr.AllOf, cr.AnyOf, cr.Of} {
-		names = append(names, l...)
-	}
-	return true, strings.Join(names, " ")
+	return true, strings.Join(parts, " ")
 }
 
 func senderAddresses(m *mailmsg.Message) []string {
@@ -667,3 +676,6 @@ func senderMatch(pattern, addr string) bool {
 	ok, _ := path.Match(pattern, addr)
 	return ok
 }
+
+// RuleCount is the number of rules in the set.
+func (c *Classifier) RuleCount() int { return len(c.rules) }

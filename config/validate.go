@@ -191,7 +191,13 @@ func (v *validator) compileRules() {
 			from = append(from, origin{builtin: true, index: i})
 		}
 	}
+	userNames := map[string]int{}
 	for i, r := range c.Detect.Rules {
+		if j, dup := userNames[r.Name]; dup && r.Name != "" {
+			v.errorf(fmt.Sprintf("detect.rules[%d].name", i), "%q is already the name of detect.rules[%d]", r.Name, j)
+			continue
+		}
+		userNames[r.Name] = i
 		if r.Score == nil && !isCombination(r) {
 			v.errorf(fmt.Sprintf("detect.rules[%d]", i), "a rule needs a score (0 to switch it off)")
 		}

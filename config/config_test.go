@@ -1,0 +1,202 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rsvp-mail/rsvp/config"
+)
+
+func TestEmptyConfigGivesTheDefaults(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *cfg.Detect.Threshold != 5 {
+		t.Errorf("threshold = %v, want 5", *cfg.Detect.Threshold)
+	}
+	if cfg.Classifier == nil || cfg.Classifier.RuleCount() != len(config.BuiltinRules()) {
+		t.Errorf("the built-in rules should be compiled")
+	}
+	if cfg.Ask.Via != "desktop" || time.Duration(cfg.Ask.RemindAfter) != 24*time.Hour {
+		t.Errorf("ask defaults = %+v", cfg.Ask)
+	}
+}
+
+func TestAccountDefaults(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte("accounts:\n  - name: a\n    address: a@example.org\n    host: imap.example.org\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.Accounts[0]
+	if a.Port != 993 || a.Security != "tls" || a.Mailbox != "INBOX" || *a.Flag != "$Interview" ||
+		time.Duration(a.Since) != 14*24*time.Hour || a.Username != "a@example.org" || a.Backend != "imap" {
+		t.Errorf("defaults not applied: %+v", a)
+	}
+}
+
+// Every problem in a config is reported at once, each with file, line and
+// key path.
+func TestEveryErrorIsReportedWithFileAndLine(t *testing.T) {
+	src := `me:
+  name: Alex
+  time_zone: Mars/Olympus
+  adresses: [a@example.org]
+detect:
+  threshold: high
+  rules:
+    - name: GOOD
+      keywords: [interview]
+      score: 1
+    - name: BROKEN_RE
+      pattern: 'interview(s'
+      score: 1
+    - name: GOOD
+      keywords: [x]
+      score: 1
+    - name: NO_SCORE
+      keywords: [y]
+    - name: BAD_REF
+      all_of: [NOPE]
+      score: 1
+    - name: BAD_PLACE
+      in: [subjekt]
+      keywords: [z]
+      score: 1
+accounts:
+  - name: work
+    address: me@example.org
+    security: plain
+    host: mail.example.org
+ask:
+  via: pigeon
+`
+	_, err := config.Parse("config.yaml", []byte(src))
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Parse = %v, want config.Errors", err)
+	}
+	want := []string{
+		"config.yaml:3: me.time_zone: unknown time zone",
+		`config.yaml:4: me.adresses: unknown key (did you mean "addresses"?)`,
+		`config.yaml:6: detect.threshold: want a number, got "high"`,
+		"config.yaml:12: detect.rules[1].pattern: missing closing )",
+		`config.yaml:14: detect.rules[2].name: "GOOD" is already the name of detect.rules[0]`,
+		"config.yaml:17: detect.rules[3]: a rule needs a score",
+		`config.yaml:20: detect.rules[4].all_of[0]: no rule is named "NOPE"`,
+		`config.yaml:23: detect.rules[5].in[0]: unknown place "subjekt"`,
+		`config.yaml:29: accounts[0].security: plain (unencrypted) IMAP is only allowed to a loopback host`,
+		`config.yaml:32: ask.via: "pigeon": want desktop, command or terminal`,
+	}
+	got := err.Error()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("errors lack %q\ngot:\n%s", w, got)
+		}
+	}
+	if len(errs) != len(want) {
+		t.Errorf("got %d errors, want %d:\n%s", len(errs), len(want), got)
+	}
+}
+
+func TestYAMLSyntaxErrorHasALine(t *testing.T) {
+	_, err := config.Parse("c.yaml", []byte("me:\n  name: [unclosed\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "c.yaml:") || !strings.Contains(err.Error(), "YAML syntax") {
+		t.Fatalf("Parse = %v, want c.yaml:LINE: YAML syntax …", err)
+	}
+}
+
+func TestUserRulesReplaceBuiltinsByName(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte(`detect:
+  rules:
+    - name: INTERVIEW_WORD
+      keywords: [gespräch]
+      score: 0
+    - name: MY_RULE
+      keywords: [rsvp-test-word]
+      score: 9
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Classifier.RuleCount(), len(config.BuiltinRules())+1; got != want {
+		t.Errorf("RuleCount = %d, want %d", got, want)
+	}
+	off, err := config.Parse("c.yaml", []byte("detect:\n  builtin_rules: false\n  rules:\n    - name: ONLY\n      keywords: [x]\n      score: 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Classifier.RuleCount() != 1 {
+		t.Errorf("builtin_rules: false kept %d rules, want 1", off.Classifier.RuleCount())
+	}
+}
+
+func TestAPasswordInAReadableConfigIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.yaml")
+	src := "accounts:\n  - name: a\n    address: a@example.org\n    host: imap.example.org\n    password: hunter2\n"
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(p)
+	if err == nil || !strings.Contains(err.Error(), "chmod 600 "+p) {
+		t.Fatalf("Load(0644 with password) = %v, want the chmod 600 fix", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Load(p); err != nil {
+		t.Fatalf("Load(0600 with password) = %v", err)
+	}
+}
+
+func TestMissingConfig(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "none.yaml")
+	if _, err := config.Load(p); !errors.Is(err, config.ErrNotFound) {
+		t.Errorf("Load(missing) = %v, want ErrNotFound", err)
+	}
+	cfg, err := config.LoadOrDefault(p, false)
+	if err != nil || cfg.Classifier == nil {
+		t.Errorf("LoadOrDefault(missing default path) = %v, want the defaults", err)
+	}
+	if _, err := config.LoadOrDefault(p, true); !errors.Is(err, config.ErrNotFound) {
+		t.Errorf("LoadOrDefault(missing named file) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestDurations(t *testing.T) {
+	for in, want := range map[string]time.Duration{"14d": 14 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "90s": 90 * time.Second, "1h30m": 90 * time.Minute, "0.5d": 12 * time.Hour} {
+		got, err := config.ParseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "fortnight", "-3d", "d"} {
+		if _, err := config.ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) succeeded, want an error", in)
+		}
+	}
+}
+
+func TestXDGPaths(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", "/cfg")
+	t.Setenv("XDG_STATE_HOME", "/state")
+	if got := config.DefaultPath(); got != "/cfg/rsvp/config.yaml" {
+		t.Errorf("DefaultPath = %q", got)
+	}
+	if got := config.StateDir(); got != "/state/rsvp" {
+		t.Errorf("StateDir = %q", got)
+	}
+	t.Setenv("XDG_CONFIG_HOME", "relative/ignored")
+	t.Setenv("HOME", "/home/u")
+	if got := config.DefaultPath(); got != "/home/u/.config/rsvp/config.yaml" {
+		t.Errorf("DefaultPath with a relative XDG_CONFIG_HOME = %q (the spec says ignore it)", got)
+	}
+}
