@@ -69,7 +69,7 @@ func headerBlock(lines []string, i int) bool {
 
 var (
 	originalMarker = regexp.MustCompile(`(?i)^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original|forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado)\s*-{2,}$`)
-	attribution    = regexp.MustCompile(`(?i)^(on|am|le|el)\s.{4,200}\s(wrote|schrieb|a écrit|escribió)\s?:$`)
+	attribution    = regexp.MustCompile(`(?i)^(on|am|le|el)\s.{4,300}\s(wrote|schrieb|a écrit|escribió)(\s.{0,200})?\s?:$`)
 	quotedFrom     = regexp.MustCompile(`(?i)^\*?(from|von|de|da)\s?:\*?\s`)
 	quotedSent     = regexp.MustCompile(`(?i)^\*?(sent|date|gesendet|datum|envoyé|enviado|fecha)\s?:\*?\s`)
 )
