@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every test rsvp has: formatting, vet, unit and integration tests with
+# the race detector, a short fuzz run and one pass of each benchmark.
+#
+#   ./scripts/test.sh            everything
+#   FUZZTIME=2m ./scripts/test.sh   fuzz longer
+#
+# It installs what the tests need when it is missing (Debian packages, with
+# sudo when not root). With CI=true a missing tool is a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-20s}
+
+say() { printf '\n== %s\n' "$*"; }
+
+need_go() {
+	if ! command -v go >/dev/null 2>&1; then
+		if [ -x /usr/local/go/bin/go ]; then
+			export PATH="/usr/local/go/bin:$PATH"
+		else
+			echo "Go is not installed: see https://go.dev/doc/install" >&2
+			exit 1
+		fi
+	fi
+}
+
+need_go
+say "go $(go env GOVERSION) on $(go env GOOS)/$(go env GOARCH)"
+
+# The shared corpus sits beside the repository (../shared/corpus).
+if [ ! -f ../shared/corpus/labels.json ]; then
+	echo "missing ../shared/corpus (the team's labelled sample mail) beside the repository" >&2
+	exit 1
+fi
+
+say "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+say "go vet"
+go vet ./...
+
+say "go test -race"
+go test -race -count=1 ./...
+
+say "fuzz ($FUZZTIME each)"
+go test -run '^$' -fuzz '^FuzzRead$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./mailmsg
+go test -run '^$' -fuzz '^FuzzReadClassify$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./classifier
+
+say "benchmarks (one pass each, to keep them working; figures: go test -bench . ./classifier)"
+go test -run '^$' -bench . -benchtime 1x ./... >/dev/null
+
+say "all tests passed"
