@@ -140,9 +140,12 @@ func writeHumanVerdict(w io.Writer, file string, m *mailmsg.Message, v classifie
 		fmt.Fprintln(tw, "  ----\t---------\t-----------")
 		for _, h := range v.Hits {
 			why := h.Description
-			if h.Match != "" {
+			switch {
+			case h.Match != "" && h.Where == "": // a combination: the rules it saw
+				why += " [" + h.Match + "]"
+			case h.Match != "":
 				why += fmt.Sprintf(" [%s: %s]", h.Where, quoteMatch(h.Match))
-			} else if h.Where != "" {
+			case h.Where != "":
 				why += fmt.Sprintf(" [%s]", h.Where)
 			}
 			fmt.Fprintf(tw, "  %4s\t%s\t%s\n", num(h.Score), h.Name, why)
