@@ -146,3 +146,18 @@ func TestOwnCorpusIsClassifiedPerfectly(t *testing.T) {
 		t.Error(w)
 	}
 }
+
+// TestHoldoutCorpus runs a second set written after the rules were tuned,
+// in styles the other sets lack: it measures how well the rules generalise.
+func TestHoldoutCorpusIsClassifiedPerfectly(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "holdout")
+	if _, err := os.Stat(filepath.Join(dir, "labels.json")); err != nil {
+		t.Fatalf("holdout corpus missing: %v", err)
+	}
+	s, wrong := classifyDir(t, defaultClassifier(t), dir)
+	t.Logf("holdout corpus: precision %.3f recall %.3f (tp %d fp %d fn %d tn %d)", s.precision(), s.recall(), s.tp, s.fp, s.fn, s.tn)
+	fmt.Printf("holdout corpus: precision %.3f recall %.3f\n", s.precision(), s.recall())
+	for _, w := range wrong {
+		t.Error(w)
+	}
+}
