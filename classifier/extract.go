@@ -34,8 +34,8 @@ const maxExtractText = 64 << 10
 
 // Extract reads the reply fields out of an invitation. Every field is a
 // best guess from the message alone: the sender's display names, the
-// sign-off and signature of the fresh body (quoted history is ignored), the
-// subject and the calendar part. A field it cannot tell with some confidence
+// sign-off and signature of the fresh body (quoted history is only read for
+// a role the reply does not name), the subject and the calendar part. A field it cannot tell with some confidence
 // is left empty rather than guessed, so a reply never greets the wrong
 // person or names the wrong company. Times are the calendar's start, then
 // the date+time proposals in the text (see extract_dates.go); a year-less
@@ -66,7 +66,8 @@ func Extract(m *mailmsg.Message, opts ExtractOptions) Fields {
 type fieldExtractor struct {
 	m     *mailmsg.Message
 	opts  ExtractOptions
-	fresh string
+	text  string   // body text, bounded
+	fresh string   // the text without quoted history
 	lines []string // fresh body lines, trimmed
 
 	// user: folded keys of the user's own name and addresses' parts.
@@ -80,6 +81,12 @@ type fieldExtractor struct {
 
 	signoff    int    // index in lines of the sign-off's name line, -1 if none
 	signoffRaw string // that name line
+
+	// relayed are the writers named by a platform that relays their
+	// message ("New message from …"); relay is set when there are any, and
+	// then the From address is the platform's, not the company's.
+	relayed []relayedName
+	relay   bool
 
 	companyDone bool
 	companyName string
@@ -99,6 +106,7 @@ func newFieldExtractor(m *mailmsg.Message, opts ExtractOptions) *fieldExtractor 
 	x := &fieldExtractor{
 		m:         m,
 		opts:      opts,
+		text:      text,
 		fresh:     mailmsg.FreshText(text),
 		userNames: map[string]bool{},
 		ownOrgs:   map[string]bool{},
@@ -154,10 +162,13 @@ func newFieldExtractor(m *mailmsg.Message, opts ExtractOptions) *fieldExtractor 
 			x.senderDomains = append(x.senderDomains, d)
 		}
 	}
+	x.findRelayed()
 	for _, a := range m.ReplyTo {
 		addDom(a)
 	}
-	addDom(m.From)
+	if !x.relay {
+		addDom(m.From)
+	}
 	if m.Calendar != nil {
 		addDom(m.Calendar.Organizer)
 	}
@@ -280,7 +291,7 @@ var systemNameWords = setOf(`noreply no-reply no reply donotreply do-not-reply n
 // orgWords are words that make a name an organisation's.
 var orgWords = setOf(`health labs lab capital group bank insurance mutual systems technologies technology software
 	solutions payments pay partners consulting recruitment talent careers studio studios ventures analytics digital
-	media games foods energy robotics bio freight maps ai inc ltd llc llp gmbh ag sa sas sarl spa srl sl bv nv plc
+	media games foods energy robotics bio freight maps ai inc ltd llc llp gmbh ag sa sas sarl spa srl sl bv nv plc grupo
 	corp corporation company co holdings international global network networks cloud data security logistics
 	services solutions university hospital institute foundation agency gruppe versicherung bank banco groupe
 	societe sociedad industries motors pharma therapeutics medical clinic`)
@@ -433,6 +444,30 @@ func (x *fieldExtractor) personFirst(display, addr string) string {
 		if st := personTokens(x.signoffRaw); st != nil && !x.userNames[nameKey(x.signoffRaw)] && !x.companyLike(st) {
 			return ""
 		}
+	}
+	return x.givenName(toks, addr)
+}
+
+// givenName picks the given name out of a person's display name. Names are
+// mostly written given name first, but directories and mail clients often
+// show the family name first: "Marchetti Solène", "DUPONT Claire". The last
+// word is the given name when the address starts with it
+// ("solene.marchetti@"), when the sign-off starts with it, or when only the
+// first word is in capitals.
+func (x *fieldExtractor) givenName(toks []string, addr string) string {
+	if len(toks) < 2 {
+		return firstNameOf(toks)
+	}
+	first, last := fold(toks[0]), fold(toks[len(toks)-1])
+	surnameFirst := isAllCaps(toks[0]) && !isAllCaps(toks[len(toks)-1])
+	if w := addressLocalWords(addr); len(w) > 1 && w[0] == last && w[0] != first {
+		surnameFirst = true
+	}
+	if st := personTokens(x.signoffRaw); st != nil && fold(st[0]) == last && last != first {
+		surnameFirst = true
+	}
+	if surnameFirst {
+		return firstNameOf(toks[len(toks)-1:])
 	}
 	return firstNameOf(toks)
 }
@@ -799,6 +834,7 @@ func domainMatch(key, label string) float64 {
 	if key == "" || label == "" {
 		return 0
 	}
+	key, label = umlautKey(key), umlautKey(label)
 	if key == label {
 		return 3
 	}
@@ -812,6 +848,13 @@ func domainMatch(key, label string) float64 {
 	return 0
 }
 
+// umlautKey folds the German transliterations "ae", "oe", "ue" to the
+// plain vowel, as fold does to "ä", "ö", "ü": the company "Brückner" has
+// the key "bruckner" and the domain "brueckner-…".
+func umlautKey(s string) string { return umlautFolder.Replace(s) }
+
+var umlautFolder = strings.NewReplacer("ae", "a", "oe", "o", "ue", "u")
+
 // agencyWords in a sender's domain or name mark a recruitment agency.
 var agencyWords = []string{"recruit", "talent", "staffing", "search", "resourcing", "headhunt", "personnel", "executive", "personalberatung", "selection", "placement"}
 
@@ -820,12 +863,31 @@ var agencyTitleWords = setOf(`consultant consultants consultante consultor consu
 
 var agencyPhrases = []string{
 	"ich bin personalberater", "als personalberater", "als headhunter", "cabinet de conseil en recrutement",
-	"my client", "our client ", "our client,", "our client.", "the client's", "client name", "client's name",
-	"employment agency", "recruitment agency", "recruiting agency", "staffing agency", "on behalf of a client",
-	"on behalf of my client", "on behalf of our client", "a client of mine", "a client of ours",
-	"mein kunde", "meines kunden", "unser kunde", "unseres kunden", "unseren kunden", "unserem kunden", "kundenunternehmen",
-	"mon client", "notre client", "cabinet de recrutement", "mi cliente", "nuestro cliente", "empresa cliente",
+	"the client's", "client name", "client's name", "employment agency", "employment business",
+	"recruitment agency", "recruiting agency", "staffing agency", "on behalf of a client", "a client of mine",
+	"a client of ours", "kundenunternehmen", "cabinet de recrutement", "empresa cliente",
 	"agencia de seleccion", "agencia de reclutamiento",
+}
+
+// clientWords after a possessive ("my client", "one of our clients",
+// "einen unserer Kunden", "notre client", "uno de nuestros clientes") mean
+// the sender recruits for someone else.
+var (
+	clientWords = setOf(`client clients kunde kunden kundin cliente clientes`)
+	possessives = setOf(`my our mein meine meines meinem meinen meiner unser unsere unseres unserem unseren
+		unserer mon ma mes notre nos mi mis nuestro nuestra nuestros nuestras`)
+)
+
+// speaksOfClient reports whether text (folded) has a possessive followed,
+// within one word, by a client word.
+func speaksOfClient(text string) bool {
+	w := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) })
+	for i, t := range w {
+		if clientWords[t] && (i > 0 && possessives[w[i-1]] || i > 1 && possessives[w[i-2]]) {
+			return true
+		}
+	}
+	return false
 }
 
 // company finds the hiring company. Every place that may name it adds a
@@ -836,8 +898,9 @@ var agencyPhrases = []string{
 // a legal suffix ("Flinkwerk GmbH"). The sender's domain and repeated
 // mentions corroborate. The best candidate scoring at least 2 wins; people,
 // the user and job titles never do. An agency recruiter's own firm is left
-// out, so only a client named in the subject or text can win. The sender's
-// domain alone is the last resort.
+// out, so only a client named in the subject or text can win. A job board
+// relaying a message is not the company; the writer it names is. The
+// sender's domain is the last resort, and only when the text mentions it.
 func (x *fieldExtractor) company() string {
 	if x.companyDone {
 		return x.companyName
@@ -884,7 +947,7 @@ func (x *fieldExtractor) company() string {
 			}
 		}
 	}
-	if m.From != nil && m.From.Name != "" {
+	if m.From != nil && m.From.Name != "" && !x.relay {
 		display(m.From.Name, m.From.Address)
 	}
 	for _, a := range m.ReplyTo {
@@ -897,9 +960,17 @@ func (x *fieldExtractor) company() string {
 	subj := stripSubjectPrefixes(m.Subject)
 	x.phrases(&set, subj, "subject", true)
 	x.phrases(&set, x.fresh, "body", false)
-	x.subjectSegments(&set, subj, "subject", 2)
+	x.subjectSegments(&set, subj, "segment", 2)
 	if c := m.Calendar; c != nil {
 		x.subjectSegments(&set, c.Summary, "calendar", 1.5)
+	}
+
+	// The writer of a relayed message: "Tienes un nuevo mensaje de Acme
+	// Hoteles", "Nouveau message de Léa (Acme Santé)".
+	for _, r := range x.relayed {
+		if org := x.relayOrg(r.who); org != "" {
+			set.add(org, r.source, 3)
+		}
 	}
 
 	// The signature.
@@ -933,7 +1004,10 @@ func (x *fieldExtractor) company() string {
 			if x.isAgencyKey(c.key) {
 				continue
 			}
-			if c.weights["subject"] == 0 && c.weights["body"] == 0 {
+			// A bare subject part ("Projektanfrage: …") is a client
+			// only when the text mentions it again.
+			named := c.weights["subject"] > 0 || c.weights["body"] > 0 || c.weights["segment"] > 0 && c.weights["mentions"] > 0
+			if !named {
 				continue
 			}
 		}
@@ -948,9 +1022,11 @@ func (x *fieldExtractor) company() string {
 		x.companyName, x.companyKey = best.name, best.key
 		return x.companyName
 	}
-	if !x.agency {
-		x.companyName = x.domainCompany()
-		x.companyKey = nameKey(x.companyName)
+	// The sender's domain names the company only when the mail does too:
+	// "I'm one of the founders at Stillwater" from tom@stillwater-ai. A
+	// domain the text never mentions is not a stated company.
+	if name := x.domainCompany(); !x.agency && countWord(hay, fold(name)) > 0 {
+		x.companyName, x.companyKey = name, nameKey(name)
 	}
 	return x.companyName
 }
@@ -976,6 +1052,92 @@ func isPlatformName(s string) bool {
 		}
 	}
 	return false
+}
+
+// A relayedName is who wrote a message a platform passes on, as the
+// platform names them, and where ("subject" or "body").
+type relayedName struct{ who, source string }
+
+// relayBefore phrases come before the writer of a relayed message ("New
+// message from …", "Nouveau message de …", "Neue Nachricht von …"),
+// relayAfter phrases after ("… sent you a message", "… te ha enviado un
+// mensaje", "… vous a envoyé un message", "… hat Ihnen eine Nachricht").
+var (
+	relayBefore = [][]string{{"message", "from"}, {"messages", "from"}, {"message", "de"}, {"mensaje", "de"}, {"nachricht", "von"}}
+	relayAfter  = [][]string{{"sent", "you", "a", "message"}, {"te", "ha", "enviado", "un", "mensaje"}, {"vous", "a", "envoye", "un", "message"}, {"hat", "ihnen", "eine", "nachricht"}}
+)
+
+// findRelayed finds the writers a job board or network names when it
+// passes on their message. Only a system sender (a no-reply or
+// notification address, or a known platform) relays: "a message from our
+// CTO" in a recruiter's own mail is not a relay.
+func (x *fieldExtractor) findRelayed() {
+	if x.m.From == nil || !isSystemLocal(addressLocalKey(x.m.From.Address)) && !isPlatformLabel(domainLabel(x.m.From.Address)) {
+		return
+	}
+	scan := func(text, source string) {
+		for _, line := range strings.Split(text, "\n") {
+			words := strings.Fields(line)
+			folded := make([]string, len(words))
+			for i, w := range words {
+				folded[i] = strings.Trim(fold(w), ",.:;!?¡¿")
+			}
+			for i := range words {
+				for _, p := range relayBefore {
+					if wordsAt(folded, i, p) && i+len(p) < len(words) {
+						x.relayed = append(x.relayed, relayedName{strings.Join(words[i+len(p):], " "), source})
+					}
+				}
+				for _, p := range relayAfter {
+					if wordsAt(folded, i, p) && i > 0 {
+						// The writer's name runs back to the start of
+						// the line or a sentence.
+						s := i
+						for s > 0 && !strings.ContainsAny(words[s-1], ",.:;!?") {
+							s--
+						}
+						if s < i {
+							x.relayed = append(x.relayed, relayedName{strings.Join(words[s:i], " "), source})
+						}
+					}
+				}
+			}
+		}
+	}
+	scan(x.m.Subject, "subject")
+	scan(x.fresh, "body")
+	x.relay = len(x.relayed) > 0
+}
+
+func wordsAt(words []string, i int, phrase []string) bool {
+	if i+len(phrase) > len(words) {
+		return false
+	}
+	for k, p := range phrase {
+		if words[i+k] != p {
+			return false
+		}
+	}
+	return true
+}
+
+// relayOrg is the company of a relayed message's writer: the
+// parenthesis after a person ("Léa Martin (Acme Santé)"), or the writer
+// when it is an organisation rather than a person.
+func (x *fieldExtractor) relayOrg(who string) string {
+	if i := strings.IndexByte(who, '('); i > 0 {
+		if j := strings.IndexByte(who[i:], ')'); j > 0 {
+			person, inner := strings.TrimSpace(who[:i]), strings.TrimSpace(who[i+1:i+j])
+			if personTokens(person) != nil && orgWordShapeAll(inner) && !isTitleLike(inner) {
+				return inner
+			}
+		}
+	}
+	org := phraseOrg(who)
+	if toks := personTokens(org); org == "" || toks != nil && !x.companyLike(toks) {
+		return ""
+	}
+	return org
 }
 
 // countWord counts whole-word occurrences of needle in hay (both folded).
@@ -1239,12 +1401,27 @@ func (x *fieldExtractor) subjectSegments(set *orgSet, subj, source string, w flo
 				generic = true
 			}
 		}
-		if generic || !orgWordShapeAll(seg) {
+		if generic || !orgWordShapeAll(seg) || hasEmploymentTerm(seg) {
 			continue
 		}
 		org, _ := stripLegal(seg)
 		set.add(org, source, w)
 	}
+}
+
+// employmentTerms describe a job's conditions, never a company: a subject
+// part "Outside IR35", "Remote", "Festanstellung" or "CDI" names none.
+var employmentTerms = setOf(`remote remoto remota hybrid hybride hibrido onsite on-site contract contractor
+	contrat contrato permanent perm freelance freelancer full-time part-time fulltime parttime ir35 vollzeit
+	teilzeit festanstellung befristet unbefristet cdi cdd teletravail teletrabajo presencial`)
+
+func hasEmploymentTerm(s string) bool {
+	for _, w := range strings.Fields(fold(s)) {
+		if employmentTerms[strings.Trim(w, ",.()")] {
+			return true
+		}
+	}
+	return false
 }
 
 // splitSubject cuts a subject at its separators.
@@ -1403,6 +1580,9 @@ func (x *fieldExtractor) detectAgency(set *orgSet) {
 			break
 		}
 	}
+	if speaksOfClient(low) {
+		agency = true
+	}
 	// Agency recruiters sign as consultants ("Principal Consultant",
 	// "Consultant senior", "Personalberater"); in-house ones as
 	// recruiters or talent partners.
@@ -1454,9 +1634,10 @@ func (x *fieldExtractor) isAgencyKey(key string) bool {
 // domainCompany names the company after the sender's domain, the last
 // resort: "stillwater-ai.example" gives "Stillwater".
 func (x *fieldExtractor) domainCompany() string {
-	var addrs []*mail.Address
-	addrs = append(addrs, x.m.ReplyTo...)
-	addrs = append(addrs, x.m.From)
+	addrs := x.m.ReplyTo
+	if !x.relay {
+		addrs = append(addrs[:len(addrs):len(addrs)], x.m.From)
+	}
 	for _, a := range addrs {
 		if a == nil || a.Address == "" {
 			continue
@@ -1581,7 +1762,42 @@ func (x *fieldExtractor) role() string {
 			return r
 		}
 	}
-	return ""
+	// A reply that names no role is about the role of the thread: "le
+	// poste d'…" in the quoted message it answers.
+	return x.rolesIn(quotedText(x.text), false)
+}
+
+// quotedText is the quoted history of a reply ("> …" lines), unquoted,
+// with each quoted paragraph joined into one line so a title broken
+// across lines reads whole.
+func quotedText(text string) string {
+	var b strings.Builder
+	para := false
+	for _, l := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, ">") {
+			if para {
+				b.WriteByte('\n')
+			}
+			para = false
+			continue
+		}
+		t = strings.TrimSpace(strings.TrimLeft(t, "> "))
+		switch {
+		case t == "":
+			if para {
+				b.WriteByte('\n')
+			}
+			para = false
+		case para:
+			b.WriteByte(' ')
+			b.WriteString(t)
+		default:
+			b.WriteString(t)
+			para = true
+		}
+	}
+	return b.String()
 }
 
 // parenRole reads the title that calendar and scheduling systems put in
@@ -1637,10 +1853,13 @@ var determiners = setOf(`the a an our this that your their my for as of in to wi
 	le la les un une du des el los las`)
 
 // A roleTrigger precedes a title. mode says how the title is read: 'f'
-// capitalised words (English, German), 'l' loosely up to a word that starts
-// something else (French and Spanish titles are often lower case), 'L' the
-// rest of a "Role: …" line. prio ranks what the trigger says: a label or a
-// hiring verb beats a bare "for" or "a".
+// capitalised words (English, German), 'n' the same after a number ("need
+// two Senior Go Developers"), its plural made singular, 'l' loosely up to a
+// word that starts something else (French and Spanish titles are often
+// lower case), 'L' the rest of a "Role: …" line. prio ranks what the
+// trigger says: a label or a hiring verb beats a bare "for" or "a"; a bare
+// "un"/"una" is trusted only before a head noun ("una ingeniera …", not
+// "una sesión técnica").
 type roleTrigger struct {
 	words []string
 	mode  byte
@@ -1655,7 +1874,8 @@ var roleTriggers = func() []roleTrigger {
 		}
 	}
 	add('L', 4, "role :", "position :", "job :", "job title :", "title :", "vacancy :", "opening :", "stelle :",
-		"position :", "rolle :", "poste :", "intitule du poste :", "puesto :", "vacante :", "posicion :", "rol :", "cargo :")
+		"position :", "rolle :", "poste :", "intitule du poste :", "puesto :", "vacante :", "posicion :", "rol :", "cargo :",
+		"application :", "candidature :", "candidatura :", "bewerbung :")
 	add('f', 3, "hiring a", "hiring an", "hiring for a", "hiring for an", "hiring for the", "looking for a",
 		"looking for an", "searching for a", "searching for an", "recruiting a", "recruiting an", "recruiting for a",
 		"recruiting for an", "application for the", "application for a", "application for an", "application for",
@@ -1665,7 +1885,13 @@ var roleTriggers = func() []roleTrigger {
 		"opening for a", "vacancy for a", "screen for the", "adding a", "adding an", "need a", "need an",
 		"als", "position als", "stelle als", "rolle als")
 	add('l', 3, "poste de", "poste d", "au poste", "le poste", "du poste", "en tant que", "puesto de", "posicion de",
-		"vacante de", "rol de", "cargo de", "plaza de")
+		"vacante de", "rol de", "cargo de", "plaza de", "oferta de", "offre de", "busqueda de", "candidatura para",
+		"candidatura a", "candidature pour", "proceso de seleccion de", "proceso de seleccion para")
+	for _, verb := range []string{"need", "hiring", "looking for", "searching for", "recruiting", "adding", "suche", "suchen"} {
+		for _, n := range []string{"two", "three", "four", "five", "several", "2", "3", "4", "5", "zwei", "drei", "mehrere"} {
+			add('n', 3, verb+" "+n)
+		}
+	}
 	add('f', 1, "for", "for the", "for our", "for a", "for an", "a", "an", "einen", "eine")
 	add('l', 1, "como", "buscamos", "un", "une", "una")
 	return out
@@ -1726,10 +1952,9 @@ func (x *fieldExtractor) rolesIn(text string, subject bool) string {
 			var e int
 			switch tr.mode {
 			case 'L':
-				e = titleForward(toks, j, true)
-				if e == j {
-					e = titleLoose(toks, j)
-				}
+				// "Candidature : Senior Software Engineer - Plateforme de
+				// recharge": a label's value may go on in lower case.
+				e = max(titleForward(toks, j, true), titleLoose(toks, j))
 			case 'l':
 				// "au poste de …", "au poste d'…".
 				if j < len(toks) && toks[j].low == "de" {
@@ -1751,12 +1976,42 @@ func (x *fieldExtractor) rolesIn(text string, subject bool) string {
 					e = e2
 				}
 			}
+			if tr.mode == 'l' && tr.prio == 1 && e > j && !startsTitle(toks[j].text) {
+				continue
+			}
 			if e > j {
-				consider(cleanRole(joinToks(text, toks, j, e)), tr.prio)
+				r := cleanRole(joinToks(text, toks, j, e))
+				if tr.mode == 'n' {
+					r = singularTitle(r)
+				}
+				consider(r, tr.prio)
 			}
 		}
 	}
 	return best
+}
+
+// seniorityWords may start a title before its head noun.
+var seniorityWords = setOf(`senior junior staff principal sr jr`)
+
+// startsTitle reports whether a word can start a French or Spanish title,
+// which puts its head noun first: "ingeniera de datos", "senior …".
+func startsTitle(w string) bool {
+	return isHeadNoun(w) || seniorityWords[fold(w)]
+}
+
+// singularTitle makes a plural head noun at the end of a title singular:
+// "Senior Go Developers" is the title "Senior Go Developer".
+func singularTitle(r string) string {
+	w := strings.Fields(r)
+	if len(w) == 0 {
+		return r
+	}
+	last := w[len(w)-1]
+	if one := strings.TrimSuffix(last, "s"); one != last && !isHeadNoun(last) && isHeadNoun(one) {
+		w[len(w)-1] = one
+	}
+	return strings.Join(w, " ")
 }
 
 // closesTitle reports whether token e ends a title: a role noun, the end of
@@ -1905,6 +2160,11 @@ func titleForward(toks []roleTok, j int, subject bool) int {
 			}
 			k++
 			e = k
+			// "Ingeniero Backend Sr.": an abbreviation keeps its point.
+			if k < len(toks) && toks[k].text == "." && !toks[k].space && titleAbbrevs[t.low] {
+				k++
+				e = k
+			}
 			continue
 		case t.kind == 'w' && titleConnectors[t.low] && k > j && k+1 < len(toks) && titleTok(toks[k+1]) && toks[k+1].line == t.line && t.low != "the":
 			k++
@@ -1931,6 +2191,9 @@ func titleForward(toks []roleTok, j int, subject bool) int {
 	}
 	return e
 }
+
+// titleAbbrevs are abbreviations written with a point inside a title.
+var titleAbbrevs = setOf(`sr jr snr jnr`)
 
 // titleLoose reads a title in lower case, as French and Spanish write them
 // ("développeur backend senior"), up to a word that starts something else.
@@ -1972,7 +2235,7 @@ func titleLoose(toks []roleTok, j int) int {
 
 var looseStop = setOf(`chez au aux a dans pour avec que qui sur ce cette afin dont nous vous il elle et en
 	base basee situe situee con para que en del y se nos te le la el los las a al por como ya en un una
-	au sein`)
+	au sein in at for with to and our the und bei im fur mit zu`)
 
 func closeParen(toks []roleTok, k int) int {
 	for c := k + 1; c < len(toks) && c-k < 12; c++ {
