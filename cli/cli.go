@@ -33,6 +33,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"classify", "[--config F] [--json] FILE...", "verdict, score and the rules that fired, for each message file", runClassify},
+		{"draft", "[--config F] --action decline|reschedule|ask-compensation [--reason R] [--quote] FILE | --list-reasons", "write the reply to an invitation to stdout", runDraft},
 		{"check-config", "[--config F]", "check the config; list every error with file:line", runCheckConfig},
 	}
 }

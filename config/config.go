@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rsvp-mail/rsvp/classifier"
+	"github.com/rsvp-mail/rsvp/drafter"
 )
 
 // Config is the whole configuration.
@@ -41,6 +42,12 @@ type Config struct {
 	Path string `yaml:"-"`
 	// Classifier is the compiled rule set.
 	Classifier *classifier.Classifier `yaml:"-"`
+	// Templates are the reply templates, built-in ones with the user's
+	// overrides, checked at load.
+	Templates *drafter.Templates `yaml:"-"`
+	// Availability is reply.availability without the busy times, which
+	// are read from busy_ics each time a reply is drafted.
+	Availability drafter.Availability `yaml:"-"`
 }
 
 // Me is who the user is.
@@ -112,9 +119,22 @@ type Ask struct {
 
 // Reply is how replies are written.
 type Reply struct {
-	DefaultReason string `yaml:"default_reason"`
-	QuoteOriginal bool   `yaml:"quote_original"`
-	TemplatesDir  string `yaml:"templates_dir"`
+	DefaultReason      string            `yaml:"default_reason"`
+	QuoteOriginal      bool              `yaml:"quote_original"`
+	CompensationTarget string            `yaml:"compensation_target"`
+	TemplatesDir       string            `yaml:"templates_dir"`
+	Templates          map[string]string `yaml:"templates"`
+	Availability       Availability      `yaml:"availability"`
+}
+
+// Availability is when the user can meet, for reschedule proposals.
+type Availability struct {
+	Days       string   `yaml:"days"`  // "Mon-Fri", "mon,wed,fri"
+	Hours      string   `yaml:"hours"` // "09:30-17:00" or "09:00-12:00, 13:30-17:00"
+	TimeZone   string   `yaml:"time_zone"`
+	SlotLength Duration `yaml:"slot_length"`
+	LeadDays   *int     `yaml:"lead_days"`
+	BusyICS    string   `yaml:"busy_ics"`
 }
 
 // Defaults for what a config leaves out.

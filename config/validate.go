@@ -161,6 +161,7 @@ func (v *validator) validate() {
 		v.errorf("detect.max_mime_depth", "must not be negative")
 	}
 	v.compileRules()
+	v.replies()
 }
 
 func isLoopback(host string) bool {

@@ -13,10 +13,19 @@ import (
 	"unicode/utf8"
 
 	"github.com/emersion/go-message"
-	_ "github.com/emersion/go-message/charset" // registers the charsets go-message decodes
+	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
 	"golang.org/x/text/encoding/charmap"
 )
+
+func init() {
+	// Mail labelled ISO-8859-1 is, in practice, windows-1252: mail clients
+	// and the WHATWG Encoding Standard read it so, and the bytes 0x80–0x9F
+	// (curly quotes, dashes, €) only make sense that way.
+	for _, label := range []string{"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "l1", "cp819", "ibm819"} {
+		charset.RegisterEncoding(label, charmap.Windows1252)
+	}
+}
 
 // Defaults for Options fields left zero.
 const (
@@ -383,10 +392,16 @@ func (w *walker) read(e *message.Entity, params map[string]string, limit int) []
 func sanitize(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	return strings.Map(func(r rune) rune {
-		if r == '\t' {
+		if r >= 0x80 && r < 0xa0 {
+			// C1 controls come from windows-1252 text labelled
+			// ISO-8859-1 (Go's RFC 2047 decoder reads that label
+			// itself): read them as windows-1252 does.
+			if w := charmap.Windows1252.DecodeByte(byte(r)); w >= 0xa0 {
+				return w
+			}
 			return ' '
 		}
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+		if r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029' {
 			return ' '
 		}
 		return r

@@ -59,6 +59,13 @@ Hi
 	}
 }
 
+func TestLatin1HeadersAreReadAsWindows1252(t *testing.T) {
+	m := read(t, crlf("From: a@example.org\nSubject: =?ISO-8859-1?Q?Entretien_=96_Ing=E9nieur?=\n\nx\n"))
+	if m.Subject != "Entretien – Ingénieur" {
+		t.Errorf("Subject = %q, want the en dash of windows-1252", m.Subject)
+	}
+}
+
 func TestEncodedLineBreaksNeverSurviveInHeaderValues(t *testing.T) {
 	m := read(t, crlf(`From: =?UTF-8?Q?Eve=0D=0ABcc:_x@evil.example?= <eve@evil.example>
 Subject: =?UTF-8?Q?hi=0D=0ABcc:_x@evil.example?=
@@ -79,6 +86,7 @@ func TestBodyEncodingsAndCharsets(t *testing.T) {
 		{"quoted-printable utf-8", "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\nGespr=C3=A4ch am Dienst=\nag", "Gespräch am Dienstag"},
 		{"base64", "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n" + base64.StdEncoding.EncodeToString([]byte("Would you have 20 minutes?")), "Would you have 20 minutes?"},
 		{"ISO-8859-1", "Content-Type: text/plain; charset=ISO-8859-1\nContent-Transfer-Encoding: 8bit\n\n" + latin1, "Jörg Müller"},
+		{"ISO-8859-1 as mail clients read it (windows-1252)", "Content-Type: text/plain; charset=iso-8859-1\n\n" + win1252, "“quoted” €5"},
 		{"windows-1252", "Content-Type: text/plain; charset=windows-1252\n\n" + win1252, "“quoted” €5"},
 		{"an unknown charset is read as best it can", "Content-Type: text/plain; charset=x-martian\n\n" + latin1, "Jörg Müller"},
 		{"no charset but 8-bit Latin-1", "Content-Type: text/plain\n\n" + latin1, "Jörg Müller"},
