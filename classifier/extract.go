@@ -2042,57 +2042,11 @@ func isOpenQuote(s string) bool  { return strings.Contains("\"„“«‚‘'", 
 func isCloseQuote(s string) bool { return strings.Contains("\"“”»‘’'", s) }
 
 // roleTok is a token with its place in the text.
-type roleTok struct {
-	dtTok
-	start, end int
-}
+type roleTok = dtTok
 
-func roleTokenize(s string) []roleTok {
-	// Re-tokenize keeping offsets; dtTokenize's rules, with "d'" and "l'"
-	// split off French words ("poste d'ingénieur").
-	var out []roleTok
-	line := 0
-	space := true
-	for i := 0; i < len(s) && len(out) < 20000; {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == '\n':
-			line++
-			space = true
-			i += size
-		case unicode.IsSpace(r):
-			space = true
-			i += size
-		case isDigit(r):
-			j := i
-			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-				j++
-			}
-			out = append(out, roleTok{dtTok{text: s[i:j], low: s[i:j], kind: 'n', line: line, space: space}, i, j})
-			space = false
-			i = j
-		case unicode.IsLetter(r):
-			j := i + size
-			for j < len(s) {
-				r2, n2 := utf8.DecodeRuneInString(s[j:])
-				if unicode.IsLetter(r2) || unicode.Is(unicode.Mn, r2) {
-					j += n2
-					continue
-				}
-				break
-			}
-			w := s[i:j]
-			out = append(out, roleTok{dtTok{text: w, low: fold(w), kind: 'w', line: line, space: space}, i, j})
-			space = false
-			i = j
-		default:
-			out = append(out, roleTok{dtTok{text: s[i : i+size], low: s[i : i+size], kind: 'p', line: line, space: space}, i, i + size})
-			space = false
-			i += size
-		}
-	}
-	return out
-}
+// roleTokenize is dtTokenize without joining apostrophes into words, so
+// "d'" and "l'" come apart from French words ("poste d'ingénieur").
+func roleTokenize(s string) []roleTok { return tokenize(s, false, 20000) }
 
 func matchWords(toks []roleTok, i int, words []string) (int, bool) {
 	j := i

@@ -85,13 +85,20 @@ type dtTok struct {
 	kind  byte   // 'w' word, 'n' number, 'p' punctuation
 	line  int    // 0-based line number
 	space bool   // white space comes right before it
+	// start and end are the token's byte offsets in the text.
+	start, end int
 }
 
-func dtTokenize(s string) []dtTok {
+func dtTokenize(s string) []dtTok { return tokenize(s, true, -1) }
+
+// tokenize splits s into words, numbers and punctuation runes, at most max
+// tokens (-1: no limit). With joinApostrophes an apostrophe between letters
+// stays inside the word ("aujourd'hui", "O'Neill").
+func tokenize(s string, joinApostrophes bool, max int) []dtTok {
 	var toks []dtTok
 	line := 0
 	space := true
-	for i := 0; i < len(s); {
+	for i := 0; i < len(s) && (max < 0 || len(toks) < max); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == '\n':
@@ -106,7 +113,7 @@ func dtTokenize(s string) []dtTok {
 			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
 				j++
 			}
-			toks = append(toks, dtTok{text: s[i:j], low: s[i:j], kind: 'n', line: line, space: space})
+			toks = append(toks, dtTok{text: s[i:j], low: s[i:j], kind: 'n', line: line, space: space, start: i, end: j})
 			space = false
 			i = j
 		case unicode.IsLetter(r):
@@ -117,8 +124,7 @@ func dtTokenize(s string) []dtTok {
 					j += n2
 					continue
 				}
-				// An apostrophe inside a word ("aujourd'hui", "O'Neill").
-				if (r2 == '\'' || r2 == '’') && j+n2 < len(s) {
+				if joinApostrophes && (r2 == '\'' || r2 == '’') && j+n2 < len(s) {
 					r3, _ := utf8.DecodeRuneInString(s[j+n2:])
 					if unicode.IsLetter(r3) {
 						j += n2
@@ -128,11 +134,11 @@ func dtTokenize(s string) []dtTok {
 				break
 			}
 			w := s[i:j]
-			toks = append(toks, dtTok{text: w, low: fold(w), kind: 'w', line: line, space: space})
+			toks = append(toks, dtTok{text: w, low: fold(w), kind: 'w', line: line, space: space, start: i, end: j})
 			space = false
 			i = j
 		default:
-			toks = append(toks, dtTok{text: s[i : i+size], low: s[i : i+size], kind: 'p', line: line, space: space})
+			toks = append(toks, dtTok{text: s[i : i+size], low: s[i : i+size], kind: 'p', line: line, space: space, start: i, end: i + size})
 			space = false
 			i += size
 		}

@@ -1,7 +1,6 @@
 package classifier_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/mail"
 	"os"
@@ -22,43 +21,6 @@ var extractOwner = classifier.ExtractOptions{
 	Name: "Alex Morgan",
 }
 
-// fieldLabel is one labelled message of a corpus (labels.json).
-type fieldLabel struct {
-	Label     string  `json:"label"`
-	ReplyTo   *string `json:"reply_to"`
-	FirstName *string `json:"first_name"`
-	Company   *string `json:"company"`
-	Role      *string `json:"role"`
-	Lang      *string `json:"lang"`
-}
-
-func readFieldLabels(t *testing.T, dir string) map[string]fieldLabel {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "labels.json"))
-	if err != nil {
-		t.Fatalf("read labels: %v", err)
-	}
-	var labels map[string]fieldLabel
-	if err := json.Unmarshal(b, &labels); err != nil {
-		t.Fatalf("parse %s: %v", filepath.Join(dir, "labels.json"), err)
-	}
-	return labels
-}
-
-func readExtractEML(t *testing.T, path string) *mailmsg.Message {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	m, err := mailmsg.Read(f, mailmsg.Options{})
-	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	return m
-}
-
 func labelText(s *string) string {
 	if s == nil {
 		return ""
@@ -72,7 +34,7 @@ var extractFieldNames = []string{"reply_to", "first_name", "company", "role", "l
 // compareExtractedFields extracts every invite of a labelled directory and returns
 // per-field counts of right answers and a line for each wrong one.
 func compareExtractedFields(t *testing.T, dir string) (right map[string]int, total int, wrong []string) {
-	labels := readFieldLabels(t, dir)
+	labels := loadLabels(t, dir)
 	names := make([]string, 0, len(labels))
 	for name, l := range labels {
 		if l.Label == "invite" {
@@ -83,7 +45,7 @@ func compareExtractedFields(t *testing.T, dir string) (right map[string]int, tot
 	right = map[string]int{}
 	for _, name := range names {
 		l := labels[name]
-		got := classifier.Extract(readExtractEML(t, filepath.Join(dir, name)), extractOwner)
+		got := classifier.Extract(readMessage(t, filepath.Join(dir, name)), extractOwner)
 		total++
 		check := func(field, got, want string, fold bool) {
 			ok := got == want

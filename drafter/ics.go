@@ -40,7 +40,7 @@ func ParseBusyICS(r io.Reader) ([]Busy, error) {
 		problems []error
 	)
 	for _, l := range lines {
-		name, params, value, ok := icsContentLine(l.text)
+		name, params, value, ok := mailmsg.ContentLine(l.text)
 		if !ok {
 			if strings.TrimSpace(l.text) != "" {
 				problems = append(problems, fmt.Errorf("line %d: not a content line: %q", l.n, truncate(l.text, 40)))
@@ -132,46 +132,6 @@ func icsLines(r io.Reader) ([]icsLine, error) {
 		return nil, fmt.Errorf("read calendar: line %d: %w", n+1, err)
 	}
 	return out, nil
-}
-
-// icsContentLine splits `NAME;P1=V1;P2="V:2":value`.
-func icsContentLine(line string) (name string, params map[string]string, value string, ok bool) {
-	inQuote, colon := false, -1
-	for i := 0; i < len(line) && colon < 0; i++ {
-		switch line[i] {
-		case '"':
-			inQuote = !inQuote
-		case ':':
-			if !inQuote {
-				colon = i
-			}
-		}
-	}
-	if colon <= 0 {
-		return "", nil, "", false
-	}
-	head, value := line[:colon], line[colon+1:]
-	var parts []string
-	inQuote, start := false, 0
-	for i := 0; i < len(head); i++ {
-		switch head[i] {
-		case '"':
-			inQuote = !inQuote
-		case ';':
-			if !inQuote {
-				parts = append(parts, head[start:i])
-				start = i + 1
-			}
-		}
-	}
-	parts = append(parts, head[start:])
-	name = strings.ToUpper(strings.TrimSpace(parts[0]))
-	params = map[string]string{}
-	for _, p := range parts[1:] {
-		k, v, _ := strings.Cut(p, "=")
-		params[strings.ToUpper(strings.TrimSpace(k))] = strings.Trim(v, `"`)
-	}
-	return name, params, value, name != ""
 }
 
 type icsEvent struct {

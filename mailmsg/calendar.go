@@ -29,7 +29,7 @@ func ParseCalendar(b []byte) *Calendar {
 	inEvent, sawEvent := false, false
 	depth := 0 // components nested inside the VEVENT (VALARM)
 	for _, line := range unfold(string(b)) {
-		name, params, value, ok := contentLine(line)
+		name, params, value, ok := ContentLine(line)
 		if !ok {
 			continue
 		}
@@ -92,12 +92,14 @@ func unfold(s string) []string {
 	return lines
 }
 
-// contentLine splits `NAME;P1=V1;P2="V2":value`.
-func contentLine(line string) (name string, params map[string]string, value string, ok bool) {
+// ContentLine splits one unfolded iCalendar content line,
+// `NAME;P1=V1;P2="V:2":value` (RFC 5545 section 3.1), into its upper-case
+// name, its parameters (names upper-cased, quotes removed) and its value.
+// ok is false when the line has no name or no value separator.
+func ContentLine(line string) (name string, params map[string]string, value string, ok bool) {
 	// The value starts at the first colon outside a quoted parameter value.
-	inQuote := false
-	colon := -1
-	for i := 0; i < len(line); i++ {
+	inQuote, colon := false, -1
+	for i := 0; i < len(line) && colon < 0; i++ {
 		switch line[i] {
 		case '"':
 			inQuote = !inQuote
@@ -105,9 +107,6 @@ func contentLine(line string) (name string, params map[string]string, value stri
 			if !inQuote {
 				colon = i
 			}
-		}
-		if colon >= 0 {
-			break
 		}
 	}
 	if colon <= 0 {
@@ -121,7 +120,7 @@ func contentLine(line string) (name string, params map[string]string, value stri
 		k, v, _ := strings.Cut(p, "=")
 		params[strings.ToUpper(strings.TrimSpace(k))] = strings.Trim(v, `"`)
 	}
-	return name, params, value, true
+	return name, params, value, name != ""
 }
 
 func splitParams(s string) []string {
