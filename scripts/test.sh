@@ -48,6 +48,9 @@ go vet ./...
 say "go test -race"
 go test -race -count=1 ./...
 
+say "recognition figures (precision and recall of the classifier, field accuracy)"
+go test -count=1 -run 'Corp|ExtractGetsEvery' -v ./classifier | grep -E 'precision|^extract:'
+
 say "fuzz ($FUZZTIME each)"
 go test -run '^$' -fuzz '^FuzzRead$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./mailmsg
 go test -run '^$' -fuzz '^FuzzReadClassify$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./classifier
