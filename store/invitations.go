@@ -1,0 +1,472 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// State is where an invitation is in its life; see the package doc.
+type State string
+
+// The states of an invitation.
+const (
+	StateFound   State = "found"   // recorded, the user not asked yet
+	StateAsked   State = "asked"   // the user was asked, no answer yet
+	StateDecided State = "decided" // answered; the reply draft is still to be written
+	StateDrafted State = "drafted" // the reply draft was saved (final)
+	StateIgnored State = "ignored" // answered "ignore": no reply (final)
+)
+
+// Action is the user's answer to an invitation.
+type Action string
+
+// The answers a user can give.
+const (
+	ActionDecline         Action = "decline"
+	ActionReschedule      Action = "reschedule"
+	ActionIgnore          Action = "ignore"
+	ActionAskCompensation Action = "ask-compensation"
+)
+
+// Valid reports whether a is one of the known actions.
+func (a Action) Valid() bool {
+	switch a {
+	case ActionDecline, ActionReschedule, ActionIgnore, ActionAskCompensation:
+		return true
+	}
+	return false
+}
+
+// Fields are what was read out of the invitation's text.
+type Fields struct {
+	FirstName string
+	Company   string
+	Role      string
+	Lang      string
+	Times     []time.Time // times the invitation proposed; their zones are kept
+}
+
+// Found is what the daemon knows of an invitation when it finds one: where
+// the message is, its headers, and the classifier's verdict.
+type Found struct {
+	Account     string
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
+	MessageID   string // required; unique per account
+	Received    time.Time
+	Subject     string
+	FromName    string
+	FromAddr    string
+	ReplyTo     string
+	Score       float64
+	Rules       []string // names of the rules that fired
+	Fields      Fields
+}
+
+// Invitation is a recorded invitation and every step taken on it.
+// A step not taken yet has the zero time.
+type Invitation struct {
+	ID string // 8 characters a–z, 2–7; what the user types
+	Found
+
+	State      State
+	FoundAt    time.Time
+	AskedAt    time.Time // first time the user was asked
+	AskedCount int       // times the user was asked, reminders included
+	ReminderAt time.Time // last time the user was asked again
+	DecidedAt  time.Time // when the answer came (decided or ignored)
+	DraftedAt  time.Time
+
+	Action         Action
+	Reason         string
+	DraftMessageID string
+}
+
+// StateError is the error of an operation not allowed in the invitation's
+// current state. It matches ErrBadState, and ErrAlreadyDecided when the
+// operation was an answer to an invitation already answered.
+type StateError struct {
+	Op     string // "decide", "mark asked", "mark drafted"
+	ID     string
+	State  State  // the invitation's current state
+	Action Action // its recorded answer, if any
+}
+
+func (e *StateError) Error() string {
+	if e.already() {
+		return fmt.Sprintf("%s %s: already answered (%s, %s)", e.Op, e.ID, e.Action, e.State)
+	}
+	return fmt.Sprintf("%s %s: not allowed: invitation is %s", e.Op, e.ID, e.State)
+}
+
+func (e *StateError) already() bool {
+	return e.Op == "decide" && (e.State == StateDecided || e.State == StateDrafted || e.State == StateIgnored)
+}
+
+// Is makes errors.Is match ErrBadState, and ErrAlreadyDecided for a second answer.
+func (e *StateError) Is(target error) bool {
+	return target == ErrBadState || (target == ErrAlreadyDecided && e.already())
+}
+
+const invitationColumns = `id, account, mailbox, uidvalidity, uid, message_id, received_at,
+	subject, from_name, from_addr, reply_to, score, rules,
+	first_name, company, role, lang, proposed_times,
+	state, found_at, asked_at, asked_count, reminder_at, decided_at, drafted_at,
+	action, reason, draft_message_id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanInvitation(r scanner) (Invitation, error) {
+	var inv Invitation
+	var received, found, asked, reminder, decided, drafted sql.NullInt64
+	var rules, times string
+	err := r.Scan(&inv.ID, &inv.Account, &inv.Mailbox, &inv.UIDValidity, &inv.UID, &inv.MessageID, &received,
+		&inv.Subject, &inv.FromName, &inv.FromAddr, &inv.ReplyTo, &inv.Score, &rules,
+		&inv.Fields.FirstName, &inv.Fields.Company, &inv.Fields.Role, &inv.Fields.Lang, &times,
+		&inv.State, &found, &asked, &inv.AskedCount, &reminder, &decided, &drafted,
+		&inv.Action, &inv.Reason, &inv.DraftMessageID)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if err := json.Unmarshal([]byte(rules), &inv.Rules); err != nil {
+		return Invitation{}, fmt.Errorf("invitation %s: rules: %w", inv.ID, err)
+	}
+	if err := json.Unmarshal([]byte(times), &inv.Fields.Times); err != nil {
+		return Invitation{}, fmt.Errorf("invitation %s: proposed times: %w", inv.ID, err)
+	}
+	inv.Received = fromNanos(received)
+	inv.FoundAt = fromNanos(found)
+	inv.AskedAt = fromNanos(asked)
+	inv.ReminderAt = fromNanos(reminder)
+	inv.DecidedAt = fromNanos(decided)
+	inv.DraftedAt = fromNanos(drafted)
+	return inv, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func getOne(ctx context.Context, q querier, where string, args ...any) (Invitation, error) {
+	inv, err := scanInvitation(q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE `+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invitation{}, ErrNotFound
+	}
+	return inv, err
+}
+
+func list(ctx context.Context, q querier, rest string, args ...any) ([]Invitation, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+invitationColumns+` FROM invitations `+rest, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Invitation
+	for rows.Next() {
+		inv, err := scanInvitation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inv)
+	}
+	return out, rows.Err()
+}
+
+// NormalizeID turns what a user typed into an ID as stored: trimmed, lower case.
+func NormalizeID(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// deriveID is the ID of account's message msgid; attempt > 0 gives the
+// alternatives used when two invitations' IDs collide.
+func deriveID(account, msgid string, attempt int) string {
+	h := sha256.New()
+	h.Write([]byte(account))
+	h.Write([]byte{0})
+	h.Write([]byte(msgid))
+	if attempt > 0 {
+		h.Write([]byte{0})
+		h.Write([]byte(strconv.Itoa(attempt)))
+	}
+	enc := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.Sum(nil))
+	return strings.ToLower(enc[:8])
+}
+
+// AddInvitation records a new invitation in state found and returns it with
+// true. When the account already has an invitation with f.MessageID it
+// returns that one with false and records nothing new, except that the
+// invitation's location (mailbox, UIDVALIDITY, UID) is updated to where it
+// was seen now: after a UIDVALIDITY change the old UID means nothing.
+func (s *Store) AddInvitation(ctx context.Context, f Found) (Invitation, bool, error) {
+	f.MessageID = strings.TrimSpace(f.MessageID)
+	if f.Account == "" || f.MessageID == "" {
+		return Invitation{}, false, errors.New("add invitation: account and Message-ID are required")
+	}
+	rules, err := json.Marshal(nonNil(f.Rules))
+	if err != nil {
+		return Invitation{}, false, fmt.Errorf("add invitation: %w", err)
+	}
+	times, err := json.Marshal(nonNil(f.Fields.Times))
+	if err != nil {
+		return Invitation{}, false, fmt.Errorf("add invitation: %w", err)
+	}
+	var inv Invitation
+	var added bool
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		existing, err := getOne(ctx, tx, `account = ? AND message_id = ?`, f.Account, f.MessageID)
+		if err == nil {
+			if existing.Mailbox != f.Mailbox || existing.UIDValidity != f.UIDValidity || existing.UID != f.UID {
+				if _, err := tx.ExecContext(ctx, `UPDATE invitations SET mailbox = ?, uidvalidity = ?, uid = ? WHERE id = ?`,
+					f.Mailbox, f.UIDValidity, f.UID, existing.ID); err != nil {
+					return err
+				}
+				existing.Mailbox, existing.UIDValidity, existing.UID = f.Mailbox, f.UIDValidity, f.UID
+			}
+			inv = existing
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		id, err := freeID(ctx, tx, f.Account, f.MessageID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		_, err = tx.ExecContext(ctx, `INSERT INTO invitations (
+	id, account, mailbox, uidvalidity, uid, message_id, received_at,
+	subject, from_name, from_addr, reply_to, score, rules,
+	first_name, company, role, lang, proposed_times, state, found_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, f.Account, f.Mailbox, f.UIDValidity, f.UID, f.MessageID, nanos(f.Received),
+			f.Subject, f.FromName, f.FromAddr, f.ReplyTo, f.Score, string(rules),
+			f.Fields.FirstName, f.Fields.Company, f.Fields.Role, f.Fields.Lang, string(times),
+			StateFound, nanos(now))
+		if err != nil {
+			return err
+		}
+		if err := bump(ctx, tx); err != nil {
+			return err
+		}
+		inv, err = getOne(ctx, tx, `id = ?`, id)
+		added = true
+		return err
+	})
+	if err != nil {
+		return Invitation{}, false, fmt.Errorf("add invitation %s %s: %w", f.Account, f.MessageID, err)
+	}
+	return inv, added, nil
+}
+
+// freeID finds the ID for a new invitation: the derived one, or, in the
+// unlikely case that another invitation has it, the next alternative.
+func freeID(ctx context.Context, tx *sql.Tx, account, msgid string) (string, error) {
+	for attempt := 0; attempt < 100; attempt++ {
+		id := deriveID(account, msgid, attempt)
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM invitations WHERE id = ?`, id).Scan(&n); err != nil {
+			return "", err
+		}
+		if n == 0 {
+			return id, nil
+		}
+	}
+	return "", errors.New("no free invitation ID")
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// Get returns the invitation with the given ID (as typed: case and
+// surrounding space do not matter), or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (Invitation, error) {
+	id = NormalizeID(id)
+	inv, err := getOne(ctx, s.db, `id = ?`, id)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation %q: %w", id, err)
+	}
+	return inv, nil
+}
+
+// FindByMessageID returns account's invitation with that Message-ID, or ErrNotFound.
+func (s *Store) FindByMessageID(ctx context.Context, account, messageID string) (Invitation, error) {
+	messageID = strings.TrimSpace(messageID)
+	inv, err := getOne(ctx, s.db, `account = ? AND message_id = ?`, account, messageID)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invitation %s %s: %w", account, messageID, err)
+	}
+	return inv, nil
+}
+
+// transition changes one invitation in one transaction: apply is given the
+// current record and returns the SQL assignments to make, or an error.
+func (s *Store) transition(ctx context.Context, op, id string,
+	apply func(cur Invitation, now time.Time) (set string, args []any, err error)) (Invitation, error) {
+	id = NormalizeID(id)
+	var inv Invitation
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		cur, err := getOne(ctx, tx, `id = ?`, id)
+		if err != nil {
+			return err
+		}
+		set, args, err := apply(cur, s.now())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET `+set+` WHERE id = ?`, append(args, id)...); err != nil {
+			return err
+		}
+		if err := bump(ctx, tx); err != nil {
+			return err
+		}
+		inv, err = getOne(ctx, tx, `id = ?`, id)
+		return err
+	})
+	if err != nil {
+		var se *StateError
+		if errors.As(err, &se) {
+			return Invitation{}, err
+		}
+		return Invitation{}, fmt.Errorf("%s %s: %w", op, id, err)
+	}
+	return inv, nil
+}
+
+// MarkAsked records that the user was asked about the invitation. The first
+// time it moves found → asked and sets AskedAt; asking again while asked
+// (a reminder) counts in AskedCount and sets ReminderAt. Any other state is
+// ErrBadState.
+func (s *Store) MarkAsked(ctx context.Context, id string) (Invitation, error) {
+	return s.transition(ctx, "mark asked", id, func(cur Invitation, now time.Time) (string, []any, error) {
+		switch cur.State {
+		case StateFound:
+			return `state = ?, asked_at = ?, asked_count = asked_count + 1`, []any{StateAsked, nanos(now)}, nil
+		case StateAsked:
+			return `asked_count = asked_count + 1, reminder_at = ?`, []any{nanos(now)}, nil
+		}
+		return "", nil, &StateError{Op: "mark asked", ID: cur.ID, State: cur.State, Action: cur.Action}
+	})
+}
+
+// Decide records the user's answer to an invitation that is found or asked:
+// it becomes decided, or ignored for ActionIgnore. An invitation already
+// answered (decided, drafted or ignored) keeps its first answer and Decide
+// returns an error matching ErrAlreadyDecided.
+func (s *Store) Decide(ctx context.Context, id string, action Action, reason string) (Invitation, error) {
+	if !action.Valid() {
+		return Invitation{}, fmt.Errorf("decide %s: unknown action %q (want decline, reschedule, ignore or ask-compensation)", NormalizeID(id), action)
+	}
+	return s.transition(ctx, "decide", id, func(cur Invitation, now time.Time) (string, []any, error) {
+		if cur.State != StateFound && cur.State != StateAsked {
+			return "", nil, &StateError{Op: "decide", ID: cur.ID, State: cur.State, Action: cur.Action}
+		}
+		next := StateDecided
+		if action == ActionIgnore {
+			next = StateIgnored
+		}
+		return `state = ?, decided_at = ?, action = ?, reason = ?`, []any{next, nanos(now), action, reason}, nil
+	})
+}
+
+// Ignore is Decide with ActionIgnore.
+func (s *Store) Ignore(ctx context.Context, id, reason string) (Invitation, error) {
+	return s.Decide(ctx, id, ActionIgnore, reason)
+}
+
+// MarkDrafted records that the reply draft, with Message-ID draftMessageID,
+// was saved. Only a decided invitation can become drafted.
+func (s *Store) MarkDrafted(ctx context.Context, id, draftMessageID string) (Invitation, error) {
+	if strings.TrimSpace(draftMessageID) == "" {
+		return Invitation{}, fmt.Errorf("mark drafted %s: no draft Message-ID", NormalizeID(id))
+	}
+	return s.transition(ctx, "mark drafted", id, func(cur Invitation, now time.Time) (string, []any, error) {
+		if cur.State != StateDecided {
+			return "", nil, &StateError{Op: "mark drafted", ID: cur.ID, State: cur.State, Action: cur.Action}
+		}
+		return `state = ?, drafted_at = ?, draft_message_id = ?`, []any{StateDrafted, nanos(now), strings.TrimSpace(draftMessageID)}, nil
+	})
+}
+
+// Pending returns the invitations waiting for an answer (found or asked),
+// oldest received first.
+func (s *Store) Pending(ctx context.Context) ([]Invitation, error) {
+	out, err := list(ctx, s.db, `WHERE state IN ('found', 'asked') ORDER BY coalesce(received_at, found_at), found_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("pending invitations: %w", err)
+	}
+	return out, nil
+}
+
+// AwaitingDraft returns the invitations decided but not drafted yet, in the
+// order they were decided: the daemon's work list.
+func (s *Store) AwaitingDraft(ctx context.Context) ([]Invitation, error) {
+	out, err := list(ctx, s.db, `WHERE state = 'decided' ORDER BY decided_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("invitations awaiting a draft: %w", err)
+	}
+	return out, nil
+}
+
+// HistoryFilter narrows History. The zero value selects everything.
+type HistoryFilter struct {
+	Since   time.Time // received at or after; zero: no bound
+	Until   time.Time // received before; zero: no bound
+	Account string    // "" for all accounts
+	States  []State   // empty for all states
+	Limit   int       // keep only the newest Limit (still returned oldest first); 0: all
+}
+
+// History returns the invitations f selects, oldest received first (ties by
+// the time found, then ID): the record of date, company, role, contact,
+// decision and reason that `rsvp history` prints.
+func (s *Store) History(ctx context.Context, f HistoryFilter) ([]Invitation, error) {
+	var where []string
+	var args []any
+	const when = `coalesce(received_at, found_at)`
+	if !f.Since.IsZero() {
+		where = append(where, when+` >= ?`)
+		args = append(args, f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		where = append(where, when+` < ?`)
+		args = append(args, f.Until.UnixNano())
+	}
+	if f.Account != "" {
+		where = append(where, `account = ?`)
+		args = append(args, f.Account)
+	}
+	if len(f.States) > 0 {
+		where = append(where, `state IN (?`+strings.Repeat(`, ?`, len(f.States)-1)+`)`)
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	q := ""
+	if len(where) > 0 {
+		q = `WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY ` + when + ` DESC, found_at DESC, id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ` + strconv.Itoa(f.Limit)
+	}
+	out, err := list(ctx, s.db, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
