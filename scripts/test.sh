@@ -6,7 +6,8 @@
 #   FUZZTIME=2m ./scripts/test.sh   fuzz longer
 #
 # It installs what the tests need when it is missing (Debian packages, with
-# sudo when not root). With CI=true a missing tool is a failure, never a skip.
+# sudo when not root): Dovecot for the IMAP integration tests. With CI=true a
+# missing server is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +26,24 @@ need_go() {
 	fi
 }
 
+# need_pkg COMMAND PACKAGE installs the Debian package when the command is
+# missing (Debian keeps daemons in /usr/sbin, off a normal user's PATH).
+need_pkg() {
+	if command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; then
+		return
+	fi
+	say "installing $2 (for the integration tests)"
+	local sudo=""
+	if [ "$(id -u)" -ne 0 ]; then
+		sudo="sudo"
+	fi
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2"
+}
+
 need_go
 say "go $(go env GOVERSION) on $(go env GOOS)/$(go env GOARCH)"
+need_pkg dovecot dovecot-imapd
 
 # The shared corpus sits beside the repository (../shared/corpus).
 if [ ! -f ../shared/corpus/labels.json ]; then
