@@ -1,0 +1,430 @@
+package imap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
+	"github.com/rsvp-mail/rsvp/mailbox"
+)
+
+var corpusDir = filepath.Join("..", "..", "..", "shared", "corpus")
+
+func corpus(t *testing.T, n int) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(corpusDir, fmt.Sprintf("dev-%02d.eml", n)))
+	if err != nil {
+		t.Fatalf("reading corpus: %v", err)
+	}
+	return b
+}
+
+func dial(t *testing.T, s *dovecot.Server, mod func(*Options)) *Client {
+	t.Helper()
+	o := Options{Addr: s.Addr, Security: "plain", Username: s.User,
+		Password: func() (string, error) { return s.Password, nil }, Flag: "$Interview"}
+	if mod != nil {
+		mod(&o)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, o)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// appendOld stores a message with an old INTERNALDATE, through a separate
+// plain go-imap connection (setup, not the code under test).
+func appendOld(t *testing.T, s *dovecot.Server, raw []byte, when time.Time) {
+	t.Helper()
+	c, err := imapclient.DialInsecure(s.Addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(s.User, s.Password).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	ac := c.Append("INBOX", int64(len(raw)), &goimap.AppendOptions{Time: when})
+	ac.Write(raw)
+	ac.Close()
+	if _, err := ac.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func uids(ms []mailbox.Message) []uint32 {
+	var u []uint32
+	for _, m := range ms {
+		u = append(u, m.UID)
+	}
+	return u
+}
+
+func assertNoSeen(t *testing.T, s *dovecot.Server) {
+	t.Helper()
+	for uid, fl := range s.Flags(t, s.User, "INBOX") {
+		if slices.Contains(fl, `\Seen`) {
+			t.Errorf("INBOX UID %d has flags %v, want no \\Seen", uid, fl)
+		}
+	}
+}
+
+func TestFetchFirstStartOnlyNewMailThenIncremental(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	appendOld(t, s, corpus(t, 1), time.Now().AddDate(-1, 0, 0))
+	appendOld(t, s, corpus(t, 2), time.Now().AddDate(0, -2, 0))
+	s.Deliver(t, s.User, "INBOX", corpus(t, 3))
+	s.Deliver(t, s.User, "INBOX", corpus(t, 4))
+
+	c := dial(t, s, nil)
+	batch, next, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now().AddDate(0, 0, -14))
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if got := uids(batch); !slices.Equal(got, []uint32{3, 4}) {
+		t.Fatalf("first start fetched UIDs %v, want [3 4] (mail older than since left out)", got)
+	}
+	want := s.UIDValidity(t, s.User, "INBOX")
+	if next != (mailbox.Cursor{UIDValidity: want, LastUID: 4}) {
+		t.Fatalf("next cursor = %+v, want {%d 4}", next, want)
+	}
+	m := batch[0]
+	if m.Parsed == nil || m.ParseErr != nil {
+		t.Fatalf("message not parsed: %v", m.ParseErr)
+	}
+	if m.Parsed.MessageID == "" || m.Parsed.Subject == "" || m.Parsed.Text == "" {
+		t.Errorf("parsed message lacks Message-ID, Subject or text: %+v", m.Parsed)
+	}
+	if m.Mailbox != "INBOX" || m.UIDValidity != want || m.InternalDate.IsZero() {
+		t.Errorf("message metadata = %q %d %v", m.Mailbox, m.UIDValidity, m.InternalDate)
+	}
+
+	// Nothing new: "5:*" matches UID 4 on the server; it must be dropped.
+	batch, next2, err := c.Fetch(ctx(t), next, time.Time{})
+	if err != nil || len(batch) != 0 || next2 != next {
+		t.Fatalf("Fetch with nothing new = %v, %+v, %v; want nothing, same cursor", uids(batch), next2, err)
+	}
+
+	s.Deliver(t, s.User, "INBOX", corpus(t, 5))
+	batch, next, err = c.Fetch(ctx(t), next, time.Time{})
+	if err != nil || !slices.Equal(uids(batch), []uint32{5}) || next.LastUID != 5 {
+		t.Fatalf("incremental Fetch = %v, %+v, %v; want [5]", uids(batch), next, err)
+	}
+	assertNoSeen(t, s)
+}
+
+func TestFirstStartInTheFutureFetchesNothing(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	s.Deliver(t, s.User, "INBOX", corpus(t, 6))
+	c := dial(t, s, nil)
+	batch, next, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now().AddDate(0, 0, 2))
+	if err != nil || len(batch) != 0 {
+		t.Fatalf("Fetch = %v, %v; want nothing", uids(batch), err)
+	}
+	// The cursor must still move on, past the existing mail.
+	if next.LastUID != 1 {
+		t.Fatalf("next = %+v, want LastUID 1", next)
+	}
+	s.Deliver(t, s.User, "INBOX", corpus(t, 7))
+	batch, _, err = c.Fetch(ctx(t), next, time.Time{})
+	if err != nil || !slices.Equal(uids(batch), []uint32{2}) {
+		t.Fatalf("Fetch after delivery = %v, %v; want [2]", uids(batch), err)
+	}
+}
+
+func TestFetchInBatches(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	for i := 1; i <= 7; i++ {
+		s.Deliver(t, s.User, "INBOX", corpus(t, i))
+	}
+	var trace bytes.Buffer
+	c := dial(t, s, func(o *Options) { o.BatchSize = 3; o.DebugWriter = &trace })
+	var all []uint32
+	cur := mailbox.Cursor{}
+	for i := 0; i < 5; i++ {
+		batch, next, err := c.Fetch(ctx(t), cur, time.Now().AddDate(0, 0, -1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batch) > 3 {
+			t.Fatalf("batch of %d, want at most 3", len(batch))
+		}
+		all = append(all, uids(batch)...)
+		cur = next
+	}
+	if !slices.Equal(all, []uint32{1, 2, 3, 4, 5, 6, 7}) {
+		t.Fatalf("fetched %v, want 1..7 once each", all)
+	}
+	if n := strings.Count(trace.String(), " UID FETCH "); n != 3 {
+		t.Errorf("%d UID FETCH commands, want 3 (one per batch)", n)
+	}
+	if strings.Contains(trace.String(), "BODY[]") || strings.Contains(trace.String(), "RFC822 ") {
+		t.Errorf("trace shows a whole-message fetch")
+	}
+	for _, item := range []string{"BODY.PEEK[HEADER]", "BODY.PEEK[TEXT]<0.65536>"} {
+		if !strings.Contains(trace.String(), item) {
+			t.Errorf("trace lacks %s", item)
+		}
+	}
+	assertNoSeen(t, s)
+}
+
+func TestFlagAddsOnlyTheKeyword(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	s.Deliver(t, s.User, "INBOX", corpus(t, 1))
+	s.Deliver(t, s.User, "INBOX", corpus(t, 2))
+	c := dial(t, s, nil)
+	batch, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now().AddDate(0, 0, -1))
+	if err != nil || len(batch) != 2 {
+		t.Fatalf("Fetch = %d, %v", len(batch), err)
+	}
+	if err := c.Flag(ctx(t), batch[1]); err != nil {
+		t.Fatalf("Flag: %v", err)
+	}
+	fl := s.Flags(t, s.User, "INBOX")
+	if len(fl[1]) != 0 {
+		t.Errorf("UID 1 flags = %v, want none", fl[1])
+	}
+	if !slices.Equal(fl[2], []string{"$Interview"}) {
+		t.Errorf("UID 2 flags = %v, want [$Interview]", fl[2])
+	}
+}
+
+func TestFlagIsANoOpWhenKeywordsAreRefused(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{RefuseKeywords: []string{"INBOX"}})
+	s.Deliver(t, s.User, "INBOX", corpus(t, 1))
+	var trace bytes.Buffer
+	c := dial(t, s, func(o *Options) { o.DebugWriter = &trace })
+	batch, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now().AddDate(0, 0, -1))
+	if err != nil || len(batch) != 1 {
+		t.Fatalf("Fetch = %d, %v", len(batch), err)
+	}
+	if err := c.Flag(ctx(t), batch[0]); err != nil {
+		t.Fatalf("Flag: %v, want a silent no-op", err)
+	}
+	if strings.Contains(trace.String(), "STORE") {
+		t.Errorf("a STORE was sent although PERMANENTFLAGS has no \\*")
+	}
+	if fl := s.Flags(t, s.User, "INBOX")[1]; len(fl) != 0 {
+		t.Errorf("flags = %v, want none", fl)
+	}
+}
+
+func TestFlagOffSendsNothing(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	s.Deliver(t, s.User, "INBOX", corpus(t, 1))
+	c := dial(t, s, func(o *Options) { o.Flag = "" })
+	batch, _, _ := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now().AddDate(0, 0, -1))
+	if err := c.Flag(ctx(t), batch[0]); err != nil {
+		t.Fatal(err)
+	}
+	if fl := s.Flags(t, s.User, "INBOX")[1]; len(fl) != 0 {
+		t.Errorf("flags = %v, want none", fl)
+	}
+}
+
+const draft = "From: Alex Morgan <alex.morgan@example.net>\r\n" +
+	"To: Jane <jane@corp.example>\r\nSubject: Re: Interview\r\n" +
+	"Message-ID: <%s>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThank you.\r\n"
+
+func TestSaveDraftAndFindDraft(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	s.Deliver(t, s.User, "INBOX", corpus(t, 1))
+	c := dial(t, s, nil)
+	if _, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now().AddDate(0, 0, -1)); err != nil {
+		t.Fatal(err)
+	}
+	id := "rsvp-abc123@rsvp.invalid"
+	if found, err := c.FindDraft(ctx(t), id); err != nil || found {
+		t.Fatalf("FindDraft before saving = %v, %v; want false", found, err)
+	}
+	if err := c.SaveDraft(ctx(t), id, []byte(fmt.Sprintf(draft, id))); err != nil {
+		t.Fatalf("SaveDraft: %v", err)
+	}
+	msgs := s.Messages(t, s.User, "Drafts")
+	if len(msgs) != 1 || msgs[0].MessageID != "<"+id+">" {
+		t.Fatalf("Drafts = %+v, want the one draft", msgs)
+	}
+	if !msgs[0].HasFlag(`\Draft`) || !msgs[0].HasFlag(`\Seen`) {
+		t.Errorf("draft flags = %v, want \\Draft \\Seen", msgs[0].Flags)
+	}
+	for _, q := range []string{id, "<" + id + ">"} {
+		if found, err := c.FindDraft(ctx(t), q); err != nil || !found {
+			t.Errorf("FindDraft(%q) = %v, %v; want true", q, found, err)
+		}
+	}
+	for _, q := range []string{"other@rsvp.invalid", "abc123@rsvp.invalid"} {
+		if found, err := c.FindDraft(ctx(t), q); err != nil || found {
+			t.Errorf("FindDraft(%q) = %v, %v; want false", q, found, err)
+		}
+	}
+	// The watched mailbox is selected again: flagging still works.
+	batch, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now().AddDate(0, 0, -1))
+	if err != nil || len(batch) != 1 {
+		t.Fatal(err)
+	}
+	if _, err := c.FindDraft(ctx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Flag(ctx(t), batch[0]); err != nil {
+		t.Fatal(err)
+	}
+	if fl := s.Flags(t, s.User, "INBOX")[1]; !slices.Equal(fl, []string{"$Interview"}) {
+		t.Errorf("INBOX flags after FindDraft+Flag = %v, want [$Interview]", fl)
+	}
+}
+
+func TestNoDrafts(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{NoDrafts: true})
+	c := dial(t, s, nil)
+	err := c.SaveDraft(ctx(t), "x@y", []byte(fmt.Sprintf(draft, "x@y")))
+	if !errors.Is(err, mailbox.ErrNoDrafts) {
+		t.Fatalf("SaveDraft = %v, want ErrNoDrafts", err)
+	}
+	if _, err := c.FindDraft(ctx(t), "x@y"); !errors.Is(err, mailbox.ErrNoDrafts) {
+		t.Fatalf("FindDraft = %v, want ErrNoDrafts", err)
+	}
+}
+
+func TestDraftsByConfiguredName(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{NoDrafts: true})
+	s.CreateMailbox(t, s.User, "Entwürfe")
+	c := dial(t, s, func(o *Options) { o.DraftsName = "Entwürfe" })
+	if err := c.SaveDraft(ctx(t), "x@y", []byte(fmt.Sprintf(draft, "x@y"))); err != nil {
+		t.Fatalf("SaveDraft: %v", err)
+	}
+	if n := len(s.Messages(t, s.User, "Entwürfe")); n != 1 {
+		t.Fatalf("%d messages in Entwürfe, want 1", n)
+	}
+}
+
+func TestUIDValidityChange(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	s.Deliver(t, s.User, "INBOX", corpus(t, 1))
+	c := dial(t, s, nil)
+	_, next, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now().AddDate(0, 0, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	s.SetUIDValidity(t, s.User, "INBOX", next.UIDValidity+1000)
+	c = dial(t, s, nil)
+	_, _, err = c.Fetch(ctx(t), next, time.Time{})
+	var ve *mailbox.UIDValidityError
+	if !errors.Is(err, mailbox.ErrUIDValidityChanged) || !errors.As(err, &ve) || ve.New != next.UIDValidity+1000 {
+		t.Fatalf("Fetch = %v, want ErrUIDValidityChanged with the new value", err)
+	}
+}
+
+func TestWrongPasswordIsErrAuth(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	_, err := Dial(ctx(t), Options{Addr: s.Addr, Security: "plain", Username: s.User,
+		Password: func() (string, error) { return "wrong-password", nil }})
+	if !errors.Is(err, mailbox.ErrAuth) {
+		t.Fatalf("Dial = %v, want ErrAuth", err)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{TLS: true})
+	for _, tc := range []struct{ name, sec, addr string }{
+		{"implicit TLS verifies with ca_file", "tls", s.TLSAddr},
+		{"STARTTLS verifies with ca_file", "starttls", s.Addr},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, s, func(o *Options) { o.Security = tc.sec; o.Addr = tc.addr; o.CAFile = s.CAFile })
+			if _, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	t.Run("an untrusted certificate is refused", func(t *testing.T) {
+		_, err := Dial(ctx(t), Options{Addr: s.TLSAddr, Security: "tls", Username: s.User,
+			Password: func() (string, error) { return s.Password, nil }})
+		if err == nil {
+			t.Fatal("Dial succeeded without the CA")
+		}
+	})
+}
+
+func TestPlainToNonLoopbackIsRefusedBeforeDialing(t *testing.T) {
+	called := false
+	_, err := Dial(ctx(t), Options{Addr: "192.0.2.1:143", Security: "plain", Username: "u",
+		Password: func() (string, error) { called = true; return "p", nil }})
+	if err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("Dial = %v, want a refusal naming loopback", err)
+	}
+	if called {
+		t.Error("password asked for")
+	}
+}
+
+func TestWaitReturnsAfterDelivery(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	c := dial(t, s, nil)
+	if _, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait(ctx(t)) }()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	s.Deliver(t, s.User, "INBOX", corpus(t, 1))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+		t.Logf("Wait returned %v after delivery", time.Since(start))
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return within 10s of a delivery")
+	}
+	// The connection is still usable after IDLE.
+	if batch, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now().AddDate(0, 0, -1)); err != nil || len(batch) != 1 {
+		t.Fatalf("Fetch after Wait = %d, %v", len(batch), err)
+	}
+	// Cancelling ctx ends Wait and keeps the connection.
+	cctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := c.Wait(cctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait with a short ctx = %v", err)
+	}
+	if _, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now()); err != nil {
+		t.Fatalf("Fetch after cancelled Wait: %v", err)
+	}
+}
+
+func TestTraceNeverHoldsThePassword(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	var trace bytes.Buffer
+	c := dial(t, s, func(o *Options) { o.DebugWriter = &trace })
+	c.Fetch(ctx(t), mailbox.Cursor{}, time.Now())
+	c.Close()
+	if strings.Contains(trace.String(), s.Password) {
+		t.Fatalf("trace holds the password:\n%s", trace.String())
+	}
+	if !strings.Contains(trace.String(), "SELECT") || !strings.Contains(trace.String(), "ID (") {
+		t.Errorf("trace lacks SELECT or ID:\n%s", trace.String())
+	}
+}
