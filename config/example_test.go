@@ -76,3 +76,24 @@ func TestExampleConfigPassesCheckFromDisk(t *testing.T) {
 		t.Fatalf("Load(example) = %v", err)
 	}
 }
+
+// Every YAML example in the README is a config that loads.
+func TestREADMEConfigExamplesLoad(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(b), "```yaml\n")
+	if len(blocks) < 2 {
+		t.Fatal("README has no yaml example")
+	}
+	for i, blk := range blocks[1:] {
+		src, _, ok := strings.Cut(blk, "```")
+		if !ok {
+			t.Fatalf("README yaml block %d is not closed", i)
+		}
+		if _, err := config.Parse("README.md block "+string(rune('1'+i)), []byte(src)); err != nil {
+			t.Errorf("README yaml block %d does not load:\n%v", i+1, err)
+		}
+	}
+}
