@@ -200,3 +200,49 @@ func TestXDGPaths(t *testing.T) {
 		t.Errorf("DefaultPath with a relative XDG_CONFIG_HOME = %q (the spec says ignore it)", got)
 	}
 }
+
+func TestReplySettingsAreCheckedAtLoad(t *testing.T) {
+	src := `me:
+  time_zone: Europe/Berlin
+reply:
+  default_reason: bored
+  templates:
+    decline/timing.en: |
+      {{template "greeting" .}}
+
+      {{template "wihs" .}}
+  availability:
+    days: Mon-Sun-Fri
+    hours: "17:00-09:00"
+    busy_ics: /nonexistent/cal.ics
+`
+	_, err := config.Parse("c.yaml", []byte(src))
+	if err == nil {
+		t.Fatal("a bad reply section loaded")
+	}
+	for _, want := range []string{
+		"c.yaml:4: reply.default_reason: ",
+		`c.yaml:9: reply.templates.decline/timing.en: `, `template "wihs" not defined`,
+		"c.yaml:11: reply.availability.days: ",
+		"c.yaml:12: reply.availability.hours: ",
+		"c.yaml:13: reply.availability.busy_ics: ",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "decline"), 0o755)
+	os.WriteFile(filepath.Join(dir, "decline", "timing.en.tmpl"), []byte("Hello\n{{if}}\n"), 0o644)
+	_, err = config.Parse("c.yaml", []byte("reply:\n  templates_dir: "+dir+"\n"))
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "decline", "timing.en.tmpl")+":2: ") {
+		t.Errorf("a broken template file: %v, want its FILE:LINE", err)
+	}
+	cfg, err := config.Parse("c.yaml", []byte("reply:\n  default_reason: accepted-offer\n  availability:\n    days: Mon,Wed\n    hours: 10:00-12:00\n    lead_days: 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := cfg.Availability; len(a.Days) != 2 || len(a.Hours) != 1 || a.LeadDays != 0 {
+		t.Errorf("availability = %+v", a)
+	}
+}
