@@ -6,6 +6,17 @@
 // never set), adds one keyword to invitations, and appends drafts to the
 // Drafts mailbox. It never sends STORE other than +FLAGS.SILENT of the
 // keyword, and never EXPUNGE, COPY or MOVE.
+//
+// It logs in with LOGIN and Options.Password, or with a SASL mechanism from
+// Options.Auth; XOAuth2 is the one Gmail wants.
+//
+// Every wait for the server is bounded, so a connection that died without a
+// word (a NAT box that forgot it, a hung server) is found: a command's
+// context closes the connection when it ends, and so does
+// Options.ReplyTimeout of silence while a reply is due, including the reply
+// to the DONE that ends IDLE. TCP keepalive probes a connection that sits in
+// IDLE. A closed connection stays closed: every later call fails at once and
+// the caller dials again.
 package imap
 
 import (
@@ -14,6 +25,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +40,7 @@ import (
 
 	imap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 
 	"github.com/rsvp-mail/rsvp/mailbox"
 	"github.com/rsvp-mail/rsvp/mailmsg"
@@ -42,10 +55,19 @@ const (
 	DefaultPollInterval = time.Minute
 	DialTimeout         = 30 * time.Second
 	KeepAlive           = 30 * time.Second
-	// idleRestart is below the 29 minutes of RFC 2177 and the ~10 minutes
-	// after which NAT boxes and some servers drop a silent connection.
-	idleRestart = 9 * time.Minute
+	// DefaultReplyTimeout is as long as imapclient waits for the rest of a
+	// response once it has begun.
+	DefaultReplyTimeout = 30 * time.Second
+	// DefaultIdleRestart is below the 29 minutes of RFC 2177 and the ~10
+	// minutes after which NAT boxes and some servers drop a silent
+	// connection.
+	DefaultIdleRestart = 9 * time.Minute
 )
+
+// ErrTimeout means the server did not answer in time: it stayed silent for
+// Options.ReplyTimeout while a reply was due, or Dial took longer than
+// DialTimeout. The connection has been closed.
+var ErrTimeout = errors.New("imap server did not answer in time")
 
 // Version is sent in the IMAP ID command (RFC 2971).
 var Version = "dev"
@@ -65,6 +87,12 @@ type Options struct {
 	// Password is called once per Dial, so a password_command runs only
 	// when needed and the secret is not kept.
 	Password func() (string, error)
+	// Auth, when set, is used instead of LOGIN and Password: it is called
+	// once per Dial, with Dial's context, so an OAuth token is fresh each
+	// time; its SASL client runs AUTHENTICATE, e.g. XOAuth2 for Gmail. A NO
+	// from the server is mailbox.ErrAuth; an error from Auth is returned
+	// as is (wrapped).
+	Auth func(ctx context.Context) (sasl.Client, error)
 
 	Mailbox    string // watched mailbox
 	DraftsName string // used when no mailbox has the \Drafts attribute
@@ -73,11 +101,20 @@ type Options struct {
 	// Flag is the keyword added to invitations, e.g. "$Interview"; "" is off.
 	Flag string
 
-	BodyBytes    int // first bytes of the body text fetched per message
-	BatchSize    int // messages per Fetch
+	BodyBytes int // first bytes of the body text fetched per message
+	BatchSize int // messages per Fetch
+	// PollInterval is how long Wait sleeps on a server without IDLE.
 	PollInterval time.Duration
+	// ReplyTimeout is how long the server may stay silent (no byte read or
+	// written) while a reply is due before the connection is closed and the
+	// call fails with ErrTimeout. Progress resets it, so a slow but moving
+	// FETCH is not cut.
+	ReplyTimeout time.Duration
+	// IdleRestart is how often Wait ends IDLE with DONE and starts it again.
+	IdleRestart time.Duration
 
-	// DebugWriter receives the wire trace; the LOGIN exchange is redacted.
+	// DebugWriter receives the wire trace; the LOGIN and AUTHENTICATE
+	// exchanges are redacted.
 	DebugWriter io.Writer
 	Logger      *slog.Logger
 }
@@ -88,6 +125,10 @@ type Client struct {
 	opts Options
 	log  *slog.Logger
 	c    *imapclient.Client
+	conn *trackedConn
+
+	abortMu  sync.Mutex
+	abortErr error // why this side closed the connection, if it did
 
 	mu         sync.Mutex
 	selected   string // mailbox currently selected ("" when none)
@@ -126,7 +167,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("imap %s: unknown security %q (want \"tls\", \"starttls\" or \"plain\")", opts.Addr, opts.Security)
 	}
-	if opts.Password == nil {
+	if opts.Password == nil && opts.Auth == nil {
 		return nil, fmt.Errorf("imap %s: no password source", opts.Addr)
 	}
 
@@ -150,29 +191,46 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		copts.DebugWriter = redact
 	}
 
-	dialer := &net.Dialer{Timeout: DialTimeout, KeepAlive: KeepAlive}
+	// Keepalive probes find a peer that vanished while the connection sits
+	// in IDLE with nothing to send: about 30 s + 3 × 30 s.
+	dialer := &net.Dialer{Timeout: DialTimeout, KeepAlive: KeepAlive,
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: KeepAlive, Interval: KeepAlive, Count: 3}}
 	dctx, cancel := context.WithTimeout(ctx, DialTimeout)
 	defer cancel()
-	conn, err := dialer.DialContext(dctx, "tcp", opts.Addr)
+	raw, err := dialer.DialContext(dctx, "tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("imap connect %s: %w", opts.Addr, err)
 	}
+	conn := newTrackedConn(raw)
+	cl.conn = conn
+	// Until Dial returns, its context bounds every wait (greeting, TLS,
+	// login).
 	stop := context.AfterFunc(dctx, func() { conn.Close() })
 	defer stop()
+	// dialErr says why the connection was closed under err, if it was.
+	dialErr := func(err error) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		if dctx.Err() != nil {
+			return fmt.Errorf("%w: login not done within %v (%v)", ErrTimeout, DialTimeout, err)
+		}
+		return err
+	}
 
 	switch opts.Security {
 	case "tls":
 		tc := tls.Client(conn, tlsConfig)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("imap tls %s: %w", opts.Addr, err)
+			return nil, fmt.Errorf("imap tls %s: %w", opts.Addr, dialErr(err))
 		}
 		cl.c = imapclient.New(tc, copts)
 	case "starttls":
 		c, err := imapclient.NewStartTLS(conn, copts)
 		if err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("imap starttls %s: %w", opts.Addr, err)
+			return nil, fmt.Errorf("imap starttls %s: %w", opts.Addr, dialErr(err))
 		}
 		cl.c = c
 	default:
@@ -180,7 +238,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	}
 	if err := cl.c.WaitGreeting(); err != nil {
 		cl.c.Close()
-		return nil, fmt.Errorf("imap greeting from %s: %w", opts.Addr, err)
+		return nil, fmt.Errorf("imap greeting from %s: %w", opts.Addr, dialErr(err))
 	}
 	if cl.c.Caps().Has(imap.CapID) {
 		// Informational only (RFC 2971): a failure is not fatal.
@@ -188,31 +246,120 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 			cl.log.Debug("imap ID failed", "addr", opts.Addr, "err", err)
 		}
 	}
-	if cl.c.Caps().Has(imap.CapLoginDisabled) {
+	if opts.Auth != nil {
+		err = cl.authenticate(dctx, redact)
+	} else {
+		err = cl.login(redact)
+	}
+	if err != nil {
 		cl.c.Close()
-		return nil, fmt.Errorf("imap %s: server refuses LOGIN on this connection (LOGINDISABLED)", opts.Addr)
+		if dctx.Err() != nil && !errors.Is(err, mailbox.ErrAuth) {
+			return nil, dialErr(err)
+		}
+		return nil, err
+	}
+	return cl, nil
+}
+
+// login logs in with LOGIN and the password.
+func (cl *Client) login(redact *redactor) error {
+	opts := cl.opts
+	if cl.c.Caps().Has(imap.CapLoginDisabled) {
+		return fmt.Errorf("imap %s: server refuses LOGIN on this connection (LOGINDISABLED)", opts.Addr)
 	}
 	password, err := opts.Password()
 	if err != nil {
-		cl.c.Close()
-		return nil, fmt.Errorf("imap %s: getting the password: %w", opts.Addr, err)
+		return fmt.Errorf("imap %s: getting the password: %w", opts.Addr, err)
 	}
 	if redact != nil {
-		redact.set(password)
+		redact.begin("LOGIN", []byte(password))
 	}
 	err = cl.c.Login(opts.Username, password).Wait()
 	if redact != nil {
-		redact.loginDone()
+		redact.end()
 	}
 	if err != nil {
-		cl.c.Close()
 		var ie *imap.Error
 		if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
-			return nil, fmt.Errorf("imap login to %s as %q: %w: %s", opts.Addr, opts.Username, mailbox.ErrAuth, ie.Text)
+			return fmt.Errorf("imap login to %s as %q: %w: %s", opts.Addr, opts.Username, mailbox.ErrAuth, ie.Text)
 		}
-		return nil, fmt.Errorf("imap login to %s: %w", opts.Addr, err)
+		return fmt.Errorf("imap login to %s: %w", opts.Addr, err)
 	}
-	return cl, nil
+	return nil
+}
+
+// authenticate logs in with AUTHENTICATE (RFC 9051 §6.2.2) and the SASL
+// client from Options.Auth.
+func (cl *Client) authenticate(ctx context.Context, redact *redactor) error {
+	opts := cl.opts
+	sc, err := opts.Auth(ctx)
+	if err != nil {
+		return fmt.Errorf("imap %s: getting SASL credentials: %w", opts.Addr, err)
+	}
+	mech, ir, err := sc.Start()
+	if err != nil {
+		return fmt.Errorf("imap %s: starting SASL: %w", opts.Addr, err)
+	}
+	if !hasCap(cl.c.Caps(), "AUTH="+mech) {
+		return fmt.Errorf("imap %s: %w: the server does not offer AUTH=%s", opts.Addr, mailbox.ErrAuth, mech)
+	}
+	rec := &saslRecorder{Client: sc, mech: mech, ir: ir, redact: redact}
+	if redact != nil {
+		secrets := [][]byte{ir}
+		if s, ok := sc.(interface{ secrets() [][]byte }); ok {
+			secrets = append(secrets, s.secrets()...)
+		}
+		redact.begin("AUTHENTICATE", secrets...)
+	}
+	err = cl.c.Authenticate(rec)
+	if redact != nil {
+		redact.end()
+	}
+	if err == nil {
+		return nil
+	}
+	who := opts.Addr
+	if opts.Username != "" {
+		who = fmt.Sprintf("%s as %q", opts.Addr, opts.Username)
+	}
+	// A mechanism that reports failure in a challenge (XOAUTH2 sends JSON)
+	// has refused the credentials, whatever the tagged reply says.
+	if f, ok := sc.(interface{ failure() error }); ok && f.failure() != nil {
+		return fmt.Errorf("imap authenticate to %s with %s: %w: %w", who, mech, mailbox.ErrAuth, f.failure())
+	}
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
+		return fmt.Errorf("imap authenticate to %s with %s: %w: %s", who, mech, mailbox.ErrAuth, ie.Text)
+	}
+	return fmt.Errorf("imap authenticate to %s with %s: %w", who, mech, err)
+}
+
+func hasCap(caps imap.CapSet, want string) bool {
+	for c := range caps {
+		if strings.EqualFold(string(c), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// saslRecorder runs a SASL client whose Start has already been called and
+// hands every response to the redactor before it is sent.
+type saslRecorder struct {
+	sasl.Client
+	mech   string
+	ir     []byte
+	redact *redactor
+}
+
+func (r *saslRecorder) Start() (string, []byte, error) { return r.mech, r.ir, nil }
+
+func (r *saslRecorder) Next(challenge []byte) ([]byte, error) {
+	resp, err := r.Client.Next(challenge)
+	if r.redact != nil {
+		r.redact.add(resp)
+	}
+	return resp, err
 }
 
 func withDefaults(o Options) Options {
@@ -230,6 +377,12 @@ func withDefaults(o Options) Options {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
+	}
+	if o.ReplyTimeout <= 0 {
+		o.ReplyTimeout = DefaultReplyTimeout
+	}
+	if o.IdleRestart <= 0 {
+		o.IdleRestart = DefaultIdleRestart
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -275,14 +428,91 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// guard closes the connection when ctx ends during a command: imapclient
-// has no contexts, and a half-read response leaves the connection unusable
-// anyway. The caller reconnects.
-func (cl *Client) guard(ctx context.Context) (stop func() bool, err error) {
+// begin starts a call that talks to the server: it fails at once when ctx
+// has ended or the connection is gone, and else watches the exchange (see
+// watch) until stop is called.
+func (cl *Client) begin(ctx context.Context) (stop func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return context.AfterFunc(ctx, func() { cl.c.Close() }), nil
+	if err := cl.usable(); err != nil {
+		return nil, err
+	}
+	return cl.watch(ctx), nil
+}
+
+// watch closes the connection when ctx ends or when nothing has moved on it
+// for ReplyTimeout while a reply is due: imapclient has no contexts and
+// waits for a reply forever, and a half-read response leaves the connection
+// unusable anyway. The caller reconnects. stop ends the watch and returns
+// once it is over, so a close it started has finished.
+func (cl *Client) watch(ctx context.Context) (stop func()) {
+	done, over := make(chan struct{}), make(chan struct{})
+	started := time.Now()
+	limit := cl.opts.ReplyTimeout
+	go func() {
+		defer close(over)
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				cl.abort(ctx.Err())
+				return
+			case <-t.C:
+				silent := min(cl.conn.silence(), time.Since(started))
+				if silent >= limit {
+					cl.abort(fmt.Errorf("%w: nothing from it for %v", ErrTimeout, limit))
+					return
+				}
+				t.Reset(limit - silent)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-over
+	}
+}
+
+// abort closes the connection and remembers why; the first reason wins.
+func (cl *Client) abort(reason error) {
+	cl.abortMu.Lock()
+	if cl.abortErr == nil {
+		cl.abortErr = reason
+	}
+	cl.abortMu.Unlock()
+	cl.c.Close()
+}
+
+// why returns the reason this side closed the connection during the
+// current call, in place of err (what imapclient saw of the close), or err.
+func (cl *Client) why(err error) error {
+	cl.abortMu.Lock()
+	defer cl.abortMu.Unlock()
+	if cl.abortErr != nil {
+		return fmt.Errorf("%w (connection closed)", cl.abortErr)
+	}
+	return err
+}
+
+// usable fails when the connection is gone. An earlier call's reason is
+// only quoted, not wrapped: a context that ended back then must not make
+// this call look cancelled.
+func (cl *Client) usable() error {
+	select {
+	case <-cl.c.Closed():
+	default:
+		return nil
+	}
+	cl.abortMu.Lock()
+	defer cl.abortMu.Unlock()
+	if cl.abortErr != nil {
+		return fmt.Errorf("imap: connection closed earlier (%v): %w", cl.abortErr, net.ErrClosed)
+	}
+	return fmt.Errorf("imap: connection lost: %w", net.ErrClosed)
 }
 
 // selectWatched selects (or examines) the watched mailbox.
@@ -291,7 +521,7 @@ func (cl *Client) selectWatched() error {
 	data, err := cl.c.Select(name, &imap.SelectOptions{ReadOnly: cl.opts.ReadOnly}).Wait()
 	if err != nil {
 		cl.selected = ""
-		return fmt.Errorf("select %q: %w", name, err)
+		return fmt.Errorf("select %q: %w", name, cl.why(err))
 	}
 	cl.selected = name
 	cl.permFlags = data.PermanentFlags
@@ -304,7 +534,7 @@ func (cl *Client) selectWatched() error {
 func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart time.Time) ([]mailbox.Message, mailbox.Cursor, error) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	stop, err := cl.guard(ctx)
+	stop, err := cl.begin(ctx)
 	if err != nil {
 		return nil, since, err
 	}
@@ -333,7 +563,7 @@ func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 	}
 	sd, err := cl.c.UIDSearch(&criteria, nil).Wait()
 	if err != nil {
-		return nil, since, fmt.Errorf("search %q: %w", cl.opts.Mailbox, err)
+		return nil, since, fmt.Errorf("search %q: %w", cl.opts.Mailbox, cl.why(err))
 	}
 	var uids []imap.UID
 	for _, u := range sd.AllUIDs() {
@@ -364,7 +594,7 @@ func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 		BodySection: []*imap.FetchItemBodySection{header, text}}
 	bufs, err := cl.c.Fetch(imap.UIDSetNum(uids...), fo).Collect()
 	if err != nil {
-		return nil, since, fmt.Errorf("fetch from %q: %w", cl.opts.Mailbox, err)
+		return nil, since, fmt.Errorf("fetch from %q: %w", cl.opts.Mailbox, cl.why(err))
 	}
 	slices.SortFunc(bufs, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
 
@@ -404,7 +634,7 @@ func (cl *Client) Flag(ctx context.Context, m mailbox.Message) error {
 	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	stop, err := cl.guard(ctx)
+	stop, err := cl.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -430,7 +660,7 @@ func (cl *Client) Flag(ctx context.Context, m mailbox.Message) error {
 	}
 	store := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{kw}}
 	if err := cl.c.Store(imap.UIDSetNum(imap.UID(m.UID)), store, nil).Close(); err != nil {
-		return fmt.Errorf("flag UID %d in %q with %s: %w", m.UID, cl.opts.Mailbox, kw, err)
+		return fmt.Errorf("flag UID %d in %q with %s: %w", m.UID, cl.opts.Mailbox, kw, cl.why(err))
 	}
 	return nil
 }
@@ -446,7 +676,7 @@ func (cl *Client) findDrafts() (string, error) {
 	}
 	list, err := cl.c.List("", "*", lo).Collect()
 	if err != nil {
-		return "", fmt.Errorf("list mailboxes: %w", err)
+		return "", fmt.Errorf("list mailboxes: %w", cl.why(err))
 	}
 	byName := ""
 	for _, l := range list {
@@ -475,7 +705,7 @@ func (cl *Client) SaveDraft(ctx context.Context, messageID string, raw []byte) e
 	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	stop, err := cl.guard(ctx)
+	stop, err := cl.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -490,13 +720,13 @@ func (cl *Client) SaveDraft(ctx context.Context, messageID string, raw []byte) e
 	})
 	if _, err := ac.Write(raw); err != nil {
 		ac.Close()
-		return fmt.Errorf("append draft %s to %q: %w", messageID, drafts, err)
+		return fmt.Errorf("append draft %s to %q: %w", messageID, drafts, cl.why(err))
 	}
 	if err := ac.Close(); err != nil {
-		return fmt.Errorf("append draft %s to %q: %w", messageID, drafts, err)
+		return fmt.Errorf("append draft %s to %q: %w", messageID, drafts, cl.why(err))
 	}
 	if _, err := ac.Wait(); err != nil {
-		return fmt.Errorf("append draft %s to %q: %w", messageID, drafts, err)
+		return fmt.Errorf("append draft %s to %q: %w", messageID, drafts, cl.why(err))
 	}
 	return nil
 }
@@ -510,7 +740,7 @@ func (cl *Client) FindDraft(ctx context.Context, messageID string) (bool, error)
 	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	stop, err := cl.guard(ctx)
+	stop, err := cl.begin(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -521,7 +751,7 @@ func (cl *Client) FindDraft(ctx context.Context, messageID string) (bool, error)
 	}
 	if _, err := cl.c.Select(drafts, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		cl.selected = ""
-		return false, fmt.Errorf("examine %q: %w", drafts, err)
+		return false, fmt.Errorf("examine %q: %w", drafts, cl.why(err))
 	}
 	cl.selected = drafts
 	// HEADER is a substring match (RFC 9051 §6.4.4): the angle brackets
@@ -530,7 +760,7 @@ func (cl *Client) FindDraft(ctx context.Context, messageID string) (bool, error)
 		Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: "<" + id + ">"}},
 	}, nil).Wait()
 	if err != nil {
-		return false, fmt.Errorf("search %q for Message-ID <%s>: %w", drafts, id, err)
+		return false, fmt.Errorf("search %q for Message-ID <%s>: %w", drafts, id, cl.why(err))
 	}
 	found := len(sd.AllUIDs()) > 0
 	if err := cl.selectWatched(); err != nil {
@@ -540,12 +770,17 @@ func (cl *Client) FindDraft(ctx context.Context, messageID string) (bool, error)
 }
 
 // Wait implements mailbox.Watcher: IDLE (RFC 2177) when the server has it,
-// restarted every 9 minutes, else a sleep of PollInterval. Cancelling ctx
-// ends IDLE cleanly and keeps the connection.
+// restarted every IdleRestart, else a sleep of PollInterval. Cancelling ctx
+// ends IDLE with DONE and keeps the connection, unless the server does not
+// answer DONE within ReplyTimeout: then the connection is closed and Wait
+// fails with ErrTimeout, as it does when a restart goes unanswered.
 func (cl *Client) Wait(ctx context.Context) error {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := cl.usable(); err != nil {
 		return err
 	}
 	if !cl.c.Caps().Has(imap.CapIdle) {
@@ -557,20 +792,26 @@ func (cl *Client) Wait(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-cl.c.Closed():
-			return errors.New("imap: connection closed")
+			return fmt.Errorf("imap: connection lost: %w", net.ErrClosed)
 		}
 	}
 	if cl.selected != cl.opts.Mailbox {
-		if err := cl.selectWatched(); err != nil {
+		stop := cl.watch(ctx)
+		err := cl.selectWatched()
+		stop()
+		if err != nil {
 			return err
 		}
 	}
 	for {
+		// Until "+ idling" comes, IDLE is a command like any other.
+		stop := cl.watch(ctx)
 		idle, err := cl.c.Idle()
+		stop()
 		if err != nil {
-			return fmt.Errorf("idle: %w", err)
+			return fmt.Errorf("idle: %w", cl.why(err))
 		}
-		t := time.NewTimer(idleRestart)
+		t := time.NewTimer(cl.opts.IdleRestart)
 		var result error
 		restart := false
 		select {
@@ -579,16 +820,24 @@ func (cl *Client) Wait(ctx context.Context) error {
 			result = ctx.Err()
 		case <-cl.c.Closed():
 			t.Stop()
-			return errors.New("imap: connection closed during IDLE")
+			return fmt.Errorf("imap: connection lost during IDLE: %w", net.ErrClosed)
 		case <-t.C:
 			restart = true
 		}
 		t.Stop()
-		if err := idle.Close(); err != nil {
-			return fmt.Errorf("idle done: %w", err)
+		// Whatever ended the wait, the server must answer DONE in time; ctx
+		// may be over already, so only the silence limit applies.
+		stop = cl.watch(context.Background())
+		err = idle.Close()
+		if err == nil {
+			err = idle.Wait()
 		}
-		if err := idle.Wait(); err != nil {
-			return fmt.Errorf("idle: %w", err)
+		stop()
+		if err != nil {
+			if result != nil {
+				return fmt.Errorf("%w; then idle done: %w", result, cl.why(err))
+			}
+			return fmt.Errorf("idle done: %w", cl.why(err))
 		}
 		if !restart {
 			return result
@@ -596,54 +845,109 @@ func (cl *Client) Wait(ctx context.Context) error {
 	}
 }
 
-// Close logs out and closes the connection.
+// Close logs out and closes the connection. A connection already lost is
+// just released.
 func (cl *Client) Close() error {
+	select {
+	case <-cl.c.Closed():
+		cl.c.Close()
+		return nil
+	default:
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		cl.c.Logout().Wait()
 	}()
+	t := time.NewTimer(min(cl.opts.ReplyTimeout, 5*time.Second))
+	defer t.Stop()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-t.C:
 	}
 	return cl.c.Close()
 }
 
-// redactor is the DebugWriter: it hides the LOGIN exchange and, should the
-// password show up anywhere else, the password itself.
+// trackedConn notes when a byte last moved either way, for watch.
+type trackedConn struct {
+	net.Conn
+	start time.Time
+	last  atomic.Int64 // time.Since(start) at the last read or write
+}
+
+func newTrackedConn(c net.Conn) *trackedConn { return &trackedConn{Conn: c, start: time.Now()} }
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.last.Store(int64(time.Since(c.start)))
+	}
+	return n, err
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.last.Store(int64(time.Since(c.start)))
+	}
+	return n, err
+}
+
+// silence is how long no byte has moved.
+func (c *trackedConn) silence() time.Duration {
+	return time.Since(c.start) - time.Duration(c.last.Load())
+}
+
+// redactor is the DebugWriter: it hides the LOGIN and AUTHENTICATE
+// exchanges and, should a secret show up anywhere else, the secret itself.
 type redactor struct {
-	w        io.Writer
-	mu       sync.Mutex
-	secret   []byte
-	inLogin  atomic.Bool
-	reported bool
+	w       io.Writer
+	mu      sync.Mutex
+	secrets [][]byte
+	hiding  string // the exchange being hidden, "" when none
 }
 
-func (r *redactor) set(password string) {
+// begin hides everything from now until end, and the secrets for good.
+func (r *redactor) begin(exchange string, secrets ...[]byte) {
 	r.mu.Lock()
-	r.secret = []byte(password)
-	r.reported = false
+	r.hiding = exchange
 	r.mu.Unlock()
-	r.inLogin.Store(true)
+	for _, s := range secrets {
+		r.add(s)
+	}
+	r.mu.Lock()
+	fmt.Fprintf(r.w, "[%s exchange redacted]\r\n", exchange)
+	r.mu.Unlock()
 }
 
-func (r *redactor) loginDone() { r.inLogin.Store(false) }
+func (r *redactor) end() {
+	r.mu.Lock()
+	r.hiding = ""
+	r.mu.Unlock()
+}
+
+// add adds a secret and its base64 form (the way SASL sends it).
+func (r *redactor) add(secret []byte) {
+	if len(secret) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets = append(r.secrets, bytes.Clone(secret), []byte(base64.StdEncoding.EncodeToString(secret)))
+}
 
 func (r *redactor) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.inLogin.Load() {
-		if !r.reported {
-			r.reported = true
-			io.WriteString(r.w, "[LOGIN exchange redacted]\r\n")
+	if r.hiding != "" {
+		return len(p), nil
+	}
+	out := p
+	for _, s := range r.secrets {
+		if bytes.Contains(out, s) {
+			out = bytes.ReplaceAll(out, s, []byte("<redacted>"))
 		}
-		return len(p), nil
 	}
-	if len(r.secret) > 0 && bytes.Contains(p, r.secret) {
-		r.w.Write(bytes.ReplaceAll(p, r.secret, []byte("<redacted>")))
-		return len(p), nil
-	}
-	r.w.Write(p)
+	r.w.Write(out)
 	return len(p), nil
 }
