@@ -56,16 +56,22 @@ func (e *UIDValidityError) Is(target error) bool { return target == ErrUIDValidi
 type Cursor struct {
 	UIDValidity uint32
 	LastUID     uint32
+	// Token is an opaque position for backends without UIDs (the Gmail
+	// API's historyId); IMAP leaves it empty.
+	Token string
 }
 
 // IsZero reports whether the cursor is a first start (no message seen yet).
-func (c Cursor) IsZero() bool { return c.LastUID == 0 }
+func (c Cursor) IsZero() bool { return c.LastUID == 0 && c.Token == "" }
 
 // Message is one incoming message, independent of the account it came from.
 type Message struct {
 	UID         uint32
 	UIDValidity uint32
 	Mailbox     string // the mailbox it lives in, e.g. "INBOX"
+	// ID and ThreadID name the message in backends without UIDs (Gmail API
+	// message and thread ids); IMAP leaves them empty.
+	ID, ThreadID string
 
 	// Raw is the header and the first bytes of the body as the server has
 	// them; the rest of a long message is never fetched.
