@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/rsvp-mail/rsvp/classifier"
 	"github.com/rsvp-mail/rsvp/config"
@@ -37,7 +36,7 @@ func runClassify(e *env, args []string) error {
 			continue
 		}
 		v := cfg.Classifier.Classify(m)
-		fields := classifier.Extract(m, extractOptions(cfg))
+		fields := classifier.Extract(m, cfg.ExtractOptions())
 		if *asJSON {
 			if err := writeJSONVerdict(e.stdout, file, v, fields); err != nil {
 				return err
@@ -67,19 +66,6 @@ func readMessageFile(cfg *config.Config, file string) (*mailmsg.Message, error) 
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return m, nil
-}
-
-func extractOptions(cfg *config.Config) classifier.ExtractOptions {
-	opts := classifier.ExtractOptions{Own: cfg.Me.Addresses, Name: cfg.Me.Name}
-	for _, a := range cfg.Accounts {
-		opts.Own = append(opts.Own, a.Address)
-	}
-	if cfg.Me.TimeZone != "" {
-		if loc, err := time.LoadLocation(cfg.Me.TimeZone); err == nil {
-			opts.Zone = loc
-		}
-	}
-	return opts
 }
 
 // jsonVerdict is the line `classify --json` prints (DESIGN.md).

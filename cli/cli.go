@@ -35,6 +35,11 @@ func commands() []command {
 		{"classify", "[--config F] [--json] FILE...", "verdict, score and the rules that fired, for each message file", runClassify},
 		{"draft", "[--config F] --action decline|reschedule|ask-compensation [--reason R] [--quote] FILE | --list-reasons", "write the reply to an invitation to stdout", runDraft},
 		{"check-config", "[--config F]", "check the config; list every error with file:line", runCheckConfig},
+		{"run", "[--config F] [--debug]", "the daemon: watch the accounts, flag invitations, write the drafts you decide", runRun},
+		{"scan", "[--config F] [--since D] [--account NAME]", "read-only dry run over the real mailbox: what would be flagged, and why", runScan},
+		{"pending", "[--config F]", "invitations waiting for an answer", runPending},
+		{"decide", "[--config F] ID decline|reschedule|ignore|ask-compensation [--reason R]", "answer an invitation; the daemon writes the draft", runDecide},
+		{"history", "[--config F] [--csv] [--since D]", "every invitation: date, company, role, contact, decision, reason", runHistory},
 	}
 }
 

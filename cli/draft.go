@@ -50,7 +50,7 @@ func runDraft(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "note: %s does not look like an interview invitation (score %s, threshold %s); drafting anyway\n",
 			files[0], num(v.Score), num(v.Threshold))
 	}
-	fields := classifier.Extract(m, extractOptions(cfg))
+	fields := classifier.Extract(m, cfg.ExtractOptions())
 	d, err := cfg.NewDrafter(nil)
 	if err != nil {
 		return err

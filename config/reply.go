@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/rsvp-mail/rsvp/classifier"
 	"github.com/rsvp-mail/rsvp/drafter"
 )
 
@@ -151,4 +153,21 @@ func ExpandHome(p string) string {
 		}
 	}
 	return p
+}
+
+// ExtractOptions are the field-extraction options the config implies: the
+// user's own addresses and name are never taken for the recruiter's, and
+// times without a zone are read in me.time_zone when it is set (else in
+// the zone of the message's Date header).
+func (c *Config) ExtractOptions() classifier.ExtractOptions {
+	opts := classifier.ExtractOptions{Own: slices.Clone(c.Me.Addresses), Name: c.Me.Name}
+	for _, a := range c.Accounts {
+		opts.Own = append(opts.Own, a.Address)
+	}
+	if c.Me.TimeZone != "" {
+		if loc, err := time.LoadLocation(c.Me.TimeZone); err == nil {
+			opts.Zone = loc
+		}
+	}
+	return opts
 }

@@ -70,6 +70,10 @@ type Found struct {
 	Score       float64
 	Rules       []string // names of the rules that fired
 	Fields      Fields
+	// Raw is the invitation as fetched (header and the first bytes of the
+	// body): the reply is built from it, possibly long after, without
+	// fetching the message again.
+	Raw []byte
 }
 
 // Invitation is a recorded invitation and every step taken on it.
@@ -121,7 +125,7 @@ const invitationColumns = `id, account, mailbox, uidvalidity, uid, message_id, r
 	subject, from_name, from_addr, reply_to, score, rules,
 	first_name, company, role, lang, proposed_times,
 	state, found_at, asked_at, asked_count, reminder_at, decided_at, drafted_at,
-	action, reason, draft_message_id`
+	action, reason, draft_message_id, raw`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -133,7 +137,7 @@ func scanInvitation(r scanner) (Invitation, error) {
 		&inv.Subject, &inv.FromName, &inv.FromAddr, &inv.ReplyTo, &inv.Score, &rules,
 		&inv.Fields.FirstName, &inv.Fields.Company, &inv.Fields.Role, &inv.Fields.Lang, &times,
 		&inv.State, &found, &asked, &inv.AskedCount, &reminder, &decided, &drafted,
-		&inv.Action, &inv.Reason, &inv.DraftMessageID)
+		&inv.Action, &inv.Reason, &inv.DraftMessageID, &inv.Raw)
 	if err != nil {
 		return Invitation{}, err
 	}
@@ -244,12 +248,12 @@ func (s *Store) AddInvitation(ctx context.Context, f Found) (Invitation, bool, e
 		_, err = tx.ExecContext(ctx, `INSERT INTO invitations (
 	id, account, mailbox, uidvalidity, uid, message_id, received_at,
 	subject, from_name, from_addr, reply_to, score, rules,
-	first_name, company, role, lang, proposed_times, state, found_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	first_name, company, role, lang, proposed_times, state, found_at, raw)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, f.Account, f.Mailbox, f.UIDValidity, f.UID, f.MessageID, nanos(f.Received),
 			f.Subject, f.FromName, f.FromAddr, f.ReplyTo, f.Score, string(rules),
 			f.Fields.FirstName, f.Fields.Company, f.Fields.Role, f.Fields.Lang, string(times),
-			StateFound, nanos(now))
+			StateFound, nanos(now), f.Raw)
 		if err != nil {
 			return err
 		}

@@ -229,6 +229,7 @@ CREATE TABLE invitations (
 	action           TEXT NOT NULL DEFAULT '',
 	reason           TEXT NOT NULL DEFAULT '',
 	draft_message_id TEXT NOT NULL DEFAULT '',
+	raw              BLOB,  -- the header and first bytes of the invitation, to reply to
 	UNIQUE (account, message_id)
 );
 CREATE INDEX invitations_by_state ON invitations (state, received_at);

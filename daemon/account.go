@@ -1,0 +1,245 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/rsvp-mail/rsvp/mailbox"
+	"github.com/rsvp-mail/rsvp/store"
+)
+
+// closeTimeout bounds LOGOUT on shutdown, so a stop takes seconds.
+const closeTimeout = 2 * time.Second
+
+// runAccount keeps one account's session going until ctx ends.
+func (d *Daemon) runAccount(ctx context.Context, name string) {
+	log := d.log.With("account", name)
+	bo := backoff{min: d.opts.MinBackoff, max: d.opts.MaxBackoff}
+	for ctx.Err() == nil {
+		progressed, err := d.session(ctx, name, log)
+		if ctx.Err() != nil {
+			return
+		}
+		d.setStatus(name, false, err)
+		d.emit(Event{Kind: EventError, Account: name, Err: err})
+		if progressed {
+			bo.reset()
+		}
+		var wait time.Duration
+		if errors.Is(err, mailbox.ErrAuth) {
+			wait = jitter(d.opts.AuthRetry)
+			log.Error("the server refused the login: check the username and password (password, password_command or password_file) in the config; retrying slowly",
+				"err", err, "retry_in", wait.Round(time.Second))
+		} else {
+			wait = bo.next()
+			log.Warn("connection failed; reconnecting", "err", err, "retry_in", wait.Round(time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// session is one connection's life: open, catch up, wait, repeat. It
+// returns when the connection fails (with progressed telling whether it
+// got anywhere, to reset the backoff) or ctx ends.
+func (d *Daemon) session(ctx context.Context, name string, log *slog.Logger) (progressed bool, err error) {
+	acct, _, err := d.account(name)
+	if err != nil {
+		return false, err
+	}
+	octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
+	mb, err := d.open(octx, acct, false)
+	cancel()
+	if err != nil {
+		return false, err
+	}
+	defer closeWithin(mb, closeTimeout)
+	d.setStatus(name, true, nil)
+	d.emit(Event{Kind: EventConnected, Account: name})
+	log.Info("connected", "mailbox", mailboxName(acct.Mailbox))
+
+	acctState := &accountState{name: name, mb: mb, log: log}
+	watcher, _ := mb.(mailbox.Watcher)
+	for {
+		seq, err := d.store.ChangeSeq(ctx)
+		if err != nil {
+			return progressed, err
+		}
+		if err := d.writeDrafts(ctx, acctState); err != nil {
+			return progressed, err
+		}
+		if err := d.catchUp(ctx, acctState); err != nil {
+			return progressed, err
+		}
+		progressed = true
+		d.emit(Event{Kind: EventIdle, Account: name})
+		if err := d.wait(ctx, watcher, seq, time.Duration(acct.PollInterval)); err != nil {
+			return progressed, err
+		}
+	}
+}
+
+// wait returns when new mail may be there (the mailbox's Wait), the store
+// changed (a decision was made), or ctx ended (with its error).
+func (d *Daemon) wait(ctx context.Context, w mailbox.Watcher, seq int64, poll time.Duration) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changed := make(chan error, 1)
+	go func() {
+		_, err := d.store.WaitChange(wctx, seq)
+		if err == nil {
+			cancel()
+		}
+		changed <- err
+	}()
+	var err error
+	if w != nil {
+		err = w.Wait(wctx)
+	} else {
+		t := time.NewTimer(poll)
+		select {
+		case <-t.C:
+		case <-wctx.Done():
+			t.Stop()
+		}
+	}
+	cancel()
+	serr := <-changed
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if serr != nil && !errors.Is(serr, context.Canceled) {
+		return serr
+	}
+	return nil
+}
+
+// accountState is what one session keeps between its steps.
+type accountState struct {
+	name string
+	mb   mailbox.Mailbox
+	log  *slog.Logger
+	// reported holds invitations whose draft could not be written for a
+	// reason a retry on the next wake-up will not fix (no Drafts mailbox, a
+	// template error): logged once per session, tried again on reconnect.
+	reported map[string]bool
+}
+
+// catchUp fetches and handles everything new, batch by batch, storing the
+// cursor after each message.
+func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
+	acct, cfg, err := d.account(s.name)
+	if err != nil {
+		return err
+	}
+	mboxName := mailboxName(acct.Mailbox)
+	sc, ok, err := d.store.Cursor(ctx, s.name, mboxName)
+	if err != nil {
+		return err
+	}
+	cur := mailbox.Cursor{UIDValidity: sc.UIDValidity, LastUID: sc.LastUID, Token: sc.Token}
+	firstStart := d.now().Add(-time.Duration(acct.Since))
+	if !ok {
+		s.log.Info("first start: looking only at mail received since", "since", firstStart.Format(time.DateOnly))
+	}
+	for {
+		octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
+		batch, next, err := s.mb.Fetch(octx, cur, firstStart)
+		cancel()
+		var uv *mailbox.UIDValidityError
+		if errors.As(err, &uv) {
+			// The mailbox was rebuilt: its UIDs name other messages now.
+			// Look again at the since window; known invitations are
+			// matched by Message-ID and keep their state.
+			s.log.Warn("UIDVALIDITY changed: the server rebuilt the mailbox; looking at recent mail again, matching known invitations by Message-ID",
+				"mailbox", uv.Mailbox, "old", uv.Old, "new", uv.New)
+			cur = mailbox.Cursor{}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, m := range batch {
+			if err := d.handle(ctx, s, cfg, m); err != nil {
+				return err
+			}
+			if err := d.store.SetCursor(ctx, s.name, mboxName,
+				store.Cursor{UIDValidity: m.UIDValidity, LastUID: m.UID, Token: next.Token}); err != nil {
+				return err
+			}
+		}
+		if next != cur {
+			if err := d.store.SetCursor(ctx, s.name, mboxName,
+				store.Cursor{UIDValidity: next.UIDValidity, LastUID: next.LastUID, Token: next.Token}); err != nil {
+				return err
+			}
+		}
+		if len(batch) > 0 {
+			d.emit(Event{Kind: EventBatch, Account: s.name, Count: len(batch)})
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		cur = next
+	}
+}
+
+func mailboxName(m string) string {
+	if m == "" {
+		return "INBOX"
+	}
+	return m
+}
+
+// closeWithin closes mb, giving up waiting after limit (the connection is
+// dropped either way when the process ends).
+func closeWithin(mb mailbox.Mailbox, limit time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mb.Close()
+	}()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// backoff is capped exponential backoff with jitter.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+func (b *backoff) next() time.Duration {
+	if b.cur == 0 {
+		b.cur = b.min
+	} else {
+		b.cur = min(b.cur*2, b.max)
+	}
+	return jitter(b.cur)
+}
+
+func (b *backoff) reset() { b.cur = 0 }
+
+// jitter spreads d over [d/2, d), so accounts and machines that failed
+// together do not retry together.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	return half + rand.N(half)
+}
