@@ -67,7 +67,11 @@ func runRun(e *env, args []string) error {
 	if *debug {
 		trace = e.stderr
 	}
-	d, err := daemon.New(daemon.Options{Config: cfg, Store: st, Logger: log, DebugWriter: trace})
+	n, err := newNotifier(e.ctx, cfg, e.stdin, e.stdout, log)
+	if err != nil {
+		return err
+	}
+	d, err := daemon.New(daemon.Options{Config: cfg, Store: st, Logger: log, DebugWriter: trace, Notifier: n})
 	if err != nil {
 		return err
 	}
@@ -85,7 +89,7 @@ func runScan(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usageError{"scan takes no arguments"}
 	}
-	var window time.Duration
+	window := time.Duration(-1) // each account's own
 	if *since != "" {
 		if window, err = config.ParseDuration(*since); err != nil {
 			return usageError{"--since: " + err.Error()}
@@ -109,7 +113,7 @@ func runScan(e *env, args []string) error {
 	failed := false
 	for _, a := range accounts {
 		w := window
-		if w == 0 {
+		if w < 0 {
 			w = time.Duration(a.Since)
 		}
 		if err := scanAccount(e, cfg, a, w, open); err != nil {
@@ -142,6 +146,10 @@ func scanAccount(e *env, cfg *config.Config, a config.Account, window time.Durat
 			return err
 		}
 		for _, m := range batch {
+			// SEARCH SINCE has a granularity of days (RFC 9051 §6.4.4).
+			if !m.InternalDate.IsZero() && m.InternalDate.Before(from) {
+				continue
+			}
 			seen++
 			if m.Parsed == nil {
 				fmt.Fprintf(e.stdout, "%s UID %d: cannot be read: %v\n\n", a.Name, m.UID, m.ParseErr)

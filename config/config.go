@@ -112,9 +112,58 @@ type Rule struct {
 
 // Ask is how the user is asked about an invitation.
 type Ask struct {
-	Via         string   `yaml:"via"` // desktop | command | terminal
-	Command     []string `yaml:"command"`
-	RemindAfter Duration `yaml:"remind_after"`
+	Via            string   `yaml:"via"` // desktop | command | terminal
+	Command        []string `yaml:"command"`
+	CommandTimeout Duration `yaml:"command_timeout"`
+	RemindAfter    Duration `yaml:"remind_after"`
+	// Reasons are up to three decline reasons offered after Decline
+	// (names of reply reasons); empty: Decline uses the default reason.
+	Reasons []string `yaml:"reasons"`
+	// QuietHours holds questions back between From and To (local time,
+	// "HH:MM"; From after To spans midnight).
+	QuietHours QuietHours `yaml:"quiet_hours"`
+	// Spacing is the least time between two questions, so that several
+	// invitations arriving together are asked one at a time.
+	Spacing Duration `yaml:"spacing"`
+}
+
+// QuietHours is a daily window without questions.
+type QuietHours struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// In reports whether t (in its own zone) falls in the quiet hours, and
+// when they end. Empty or invalid hours are never quiet.
+func (q QuietHours) In(t time.Time) (bool, time.Time) {
+	from, ok1 := clockMinutes(q.From)
+	to, ok2 := clockMinutes(q.To)
+	if !ok1 || !ok2 || from == to {
+		return false, time.Time{}
+	}
+	now := t.Hour()*60 + t.Minute()
+	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+	at := func(dayOffset, minutes int) time.Time {
+		return midnight.AddDate(0, 0, dayOffset).Add(time.Duration(minutes) * time.Minute)
+	}
+	switch {
+	case from < to && now >= from && now < to:
+		return true, at(0, to)
+	case from > to && now >= from:
+		return true, at(1, to)
+	case from > to && now < to:
+		return true, at(0, to)
+	}
+	return false, time.Time{}
+}
+
+// clockMinutes reads "HH:MM" as minutes after midnight.
+func clockMinutes(s string) (int, bool) {
+	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	if err != nil {
+		return 0, false
+	}
+	return t.Hour()*60 + t.Minute(), true
 }
 
 // Reply is how replies are written.
@@ -144,6 +193,10 @@ const (
 	DefaultPollInterval = 2 * time.Minute
 	DefaultFlag         = "$Interview"
 	DefaultRemindAfter  = 24 * time.Hour
+	// DefaultSpacing is the least time between two questions.
+	DefaultSpacing = 30 * time.Second
+	// DefaultCommandTimeout bounds one run of ask.command.
+	DefaultCommandTimeout = 10 * time.Minute
 )
 
 //go:embed builtin_rules.yaml

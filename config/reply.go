@@ -28,6 +28,17 @@ func (v *validator) replies() {
 		tmpl, _ = drafter.BuiltinTemplates()
 	}
 	c.Templates = tmpl
+	known := map[string]bool{}
+	var names []string
+	for _, rs := range tmpl.Reasons() {
+		known[rs.Name] = true
+		names = append(names, rs.Name)
+	}
+	for i, name := range c.Ask.Reasons {
+		if !known[name] {
+			v.errorf(fmt.Sprintf("ask.reasons[%d]", i), "unknown reason %q: want one of %s", name, strings.Join(names, ", "))
+		}
+	}
 
 	a := drafter.DefaultAvailability()
 	av := r.Availability

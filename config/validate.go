@@ -51,6 +51,12 @@ func (v *validator) applyDefaults() {
 	if c.Ask.RemindAfter == 0 {
 		c.Ask.RemindAfter = Duration(DefaultRemindAfter)
 	}
+	if c.Ask.Spacing == 0 {
+		c.Ask.Spacing = Duration(DefaultSpacing)
+	}
+	if c.Ask.CommandTimeout == 0 {
+		c.Ask.CommandTimeout = Duration(DefaultCommandTimeout)
+	}
 	for i := range c.Accounts {
 		a := &c.Accounts[i]
 		if a.Backend == "" {
@@ -152,6 +158,16 @@ func (v *validator) validate() {
 		}
 	default:
 		v.errorf("ask.via", "%q: want desktop, command or terminal", c.Ask.Via)
+	}
+	if q := c.Ask.QuietHours; q.From != "" || q.To != "" {
+		for path, s := range map[string]string{"ask.quiet_hours.from": q.From, "ask.quiet_hours.to": q.To} {
+			if _, ok := clockMinutes(s); !ok {
+				v.errorf(path, "%q: want a time of day as HH:MM, e.g. 22:00", s)
+			}
+		}
+	}
+	if len(c.Ask.Reasons) > 3 {
+		v.errorf("ask.reasons", "%d reasons: a notification has room for 3", len(c.Ask.Reasons))
 	}
 	d := c.Detect
 	if d.MaxBodyBytes < 0 {

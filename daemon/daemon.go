@@ -12,6 +12,7 @@ import (
 
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/mailbox"
+	"github.com/rsvp-mail/rsvp/notifier"
 	"github.com/rsvp-mail/rsvp/store"
 )
 
@@ -41,6 +42,11 @@ type Options struct {
 	// credentials redacted; nil for none.
 	DebugWriter io.Writer
 
+	// Notifier asks the user about each invitation and delivers the
+	// answers; nil means answers come only through the store (rsvp decide).
+	// Run closes it when it returns.
+	Notifier notifier.Notifier
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -66,6 +72,7 @@ const (
 	EventError     EventKind = "error"      // the session failed; Err says why
 	EventSkipped   EventKind = "skipped"    // a message could not be read
 	EventBatch     EventKind = "batch_done" // a batch of messages was handled
+	EventAsked     EventKind = "asked"      // the user was asked (Invitation.AskedCount > 1: a reminder)
 )
 
 // Event is one step of the daemon, for observers (tests, the demo, the
@@ -148,6 +155,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 			defer wg.Done()
 			d.runAccount(ctx, a.Name)
 		}()
+	}
+	if n := d.opts.Notifier; n != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.runAsker(ctx, n)
+		}()
+		defer n.Close()
 	}
 	d.log.Info("rsvp started", "accounts", len(cfg.Accounts), "store", d.store.Path())
 	wg.Wait()

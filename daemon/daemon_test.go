@@ -129,6 +129,12 @@ func (e *events) add(ev Event) {
 	}
 }
 
+func (e *events) all() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.list)
+}
+
 func (e *events) count(k EventKind) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()

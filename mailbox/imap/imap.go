@@ -795,8 +795,11 @@ func (cl *Client) Wait(ctx context.Context) error {
 			return fmt.Errorf("imap: connection lost: %w", net.ErrClosed)
 		}
 	}
+	// Cancelling Wait is routine (the daemon has a draft to write), so the
+	// commands here are bounded by the silence limit only: a cancel that
+	// lands before "+ idling" must not cost the connection.
 	if cl.selected != cl.opts.Mailbox {
-		stop := cl.watch(ctx)
+		stop := cl.watch(context.Background())
 		err := cl.selectWatched()
 		stop()
 		if err != nil {
@@ -804,8 +807,7 @@ func (cl *Client) Wait(ctx context.Context) error {
 		}
 	}
 	for {
-		// Until "+ idling" comes, IDLE is a command like any other.
-		stop := cl.watch(ctx)
+		stop := cl.watch(context.Background())
 		idle, err := cl.c.Idle()
 		stop()
 		if err != nil {

@@ -415,6 +415,30 @@ func TestWaitReturnsAfterDelivery(t *testing.T) {
 	}
 }
 
+// The daemon cancels Wait whenever a decision comes in; a cancel at any
+// moment, even before the server said "+ idling", must keep the connection.
+func TestCancellingWaitEarlyKeepsTheConnection(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	c := dial(t, s, nil)
+	if _, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		cctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			time.Sleep(time.Duration(i%6) * 300 * time.Microsecond)
+			cancel()
+		}()
+		if err := c.Wait(cctx); err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("Wait cancelled after %d×300µs: %v", i%6, err)
+		}
+		cancel()
+		if _, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now()); err != nil {
+			t.Fatalf("Fetch after Wait cancelled after %d×300µs: %v", i%6, err)
+		}
+	}
+}
+
 func TestTraceNeverHoldsThePassword(t *testing.T) {
 	s := dovecot.Start(t, dovecot.Options{})
 	var trace bytes.Buffer
