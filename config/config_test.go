@@ -74,6 +74,8 @@ accounts:
     host: mail.example.org
 ask:
   via: pigeon
+  quiet_hours: {from: "22:00", to: "8am"}
+  reasons: [timing, bored]
 `
 	_, err := config.Parse("config.yaml", []byte(src))
 	var errs config.Errors
@@ -91,6 +93,8 @@ ask:
 		`config.yaml:23: detect.rules[5].in[0]: unknown place "subjekt"`,
 		`config.yaml:29: accounts[0].security: plain (unencrypted) IMAP is only allowed to a loopback host`,
 		`config.yaml:32: ask.via: "pigeon": want desktop, command or terminal`,
+		`config.yaml:33: ask.quiet_hours.to: "8am": want a time of day as HH:MM`,
+		`config.yaml:34: ask.reasons[1]: unknown reason "bored"`,
 	}
 	got := err.Error()
 	for _, w := range want {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rsvp-mail/rsvp/config"
+	"github.com/rsvp-mail/rsvp/internal/testserver/dbusnotify"
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
 	"github.com/rsvp-mail/rsvp/notifier"
 	"github.com/rsvp-mail/rsvp/store"
@@ -229,4 +230,36 @@ func corpusRaw(t testing.TB) map[string][]byte {
 func corpusInvites(t testing.TB) map[string]label {
 	_, _, inv := corpusMail(t)
 	return inv
+}
+
+// TestDesktopClickBecomesADraft is issue 5's desktop path end to end: an
+// invitation in a real Dovecot, a notification on a private session bus,
+// a click on Decline, the draft in Drafts.
+func TestDesktopClickBecomesADraft(t *testing.T) {
+	bus := dbusnotify.StartBus(t)
+	server := dbusnotify.StartServer(t, bus, dbusnotify.ServerOptions{})
+	s := dovecot.Start(t, dovecot.Options{})
+	deliverInvites(t, s, 1)
+	n, err := notifier.NewDesktop(context.Background(), notifier.DesktopOptions{Conn: bus.Connect(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t, t.TempDir())
+	r := start(t, testConfig(t, s, ""), st, func(o *Options) { o.Notifier = n })
+	note := server.WaitNotify(t, 1)
+	inv := invitations(t, st)[0]
+	if !strings.Contains(note.Summary, "Interview invitation") || !strings.Contains(note.Body, inv.ReplyTo) {
+		t.Errorf("notification %q / %q: want the summary and the reply address %s", note.Summary, note.Body, inv.ReplyTo)
+	}
+	if inv.State != store.StateAsked {
+		t.Errorf("state %s while the notification is up, want asked", inv.State)
+	}
+	if err := server.Invoke(note.ID, "decline:"+inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the draft", 30*time.Second, func() bool { return r.ev.count(EventDrafted) == 1 })
+	if got, _ := st.Get(context.Background(), inv.ID); got.Action != store.ActionDecline {
+		t.Errorf("recorded %q, want decline", got.Action)
+	}
+	checkDrafts(t, s, st, corpusRaw(t), corpusInvites(t))
 }

@@ -6,8 +6,9 @@
 #   FUZZTIME=2m ./scripts/test.sh   fuzz longer
 #
 # It installs what the tests need when it is missing (Debian packages, with
-# sudo when not root): Dovecot for the IMAP integration tests. With CI=true a
-# missing server is a failure, never a skip.
+# sudo when not root): Dovecot for the IMAP integration tests, dbus-daemon
+# for the desktop-notification tests, imapfilter for the benchmark's peer.
+# With CI=true a missing server is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,13 +38,28 @@ need_pkg() {
 	if [ "$(id -u)" -ne 0 ]; then
 		sudo="sudo"
 	fi
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2"
+	if [ -z "${apt_updated:-}" ]; then
+		$sudo apt-get update -qq
+		apt_updated=1
+	fi
+	shift
+	# Several names: the first the archive has (dbus-daemon is its own
+	# package from Debian 12 on, part of dbus before).
+	local p
+	for p in "$@"; do
+		if DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$p"; then
+			return
+		fi
+	done
+	echo "could not install any of: $*" >&2
+	exit 1
 }
 
 need_go
 say "go $(go env GOVERSION) on $(go env GOOS)/$(go env GOARCH)"
 need_pkg dovecot dovecot-imapd
+need_pkg dbus-daemon dbus-daemon dbus
+need_pkg imapfilter imapfilter
 
 # The shared corpus sits beside the repository (../shared/corpus).
 if [ ! -f ../shared/corpus/labels.json ]; then
