@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/rsvp-mail/rsvp/config"
+	"github.com/rsvp-mail/rsvp/oauth"
 )
 
 func runCheckConfig(e *env, args []string) error {
@@ -27,6 +28,22 @@ func runCheckConfig(e *env, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	// Files the config names but that are read only when an account starts.
+	var problems []string
+	for _, a := range cfg.Accounts {
+		if a.UsesOAuth() {
+			for _, err := range oauth.CheckFiles(a.ClientSecretFile, a.TokenFile) {
+				problems = append(problems, fmt.Sprintf("account %s: %v", a.Name, err))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(e.stdout, p)
+		}
+		fmt.Fprintf(e.stdout, "%s found\n", plural(len(problems), "error", "errors"))
+		return exitError{1}
 	}
 	fmt.Fprintf(e.stdout, "%s: OK: %s, %s (threshold %s), ask via %s\n", cfg.Path,
 		plural(len(cfg.Accounts), "account", "accounts"),

@@ -39,6 +39,7 @@ func commands() []command {
 		{"scan", "[--config F] [--since D] [--account NAME]", "read-only dry run over the real mailbox: what would be flagged, and why", runScan},
 		{"pending", "[--config F]", "invitations waiting for an answer", runPending},
 		{"decide", "[--config F] ID decline|reschedule|ignore|ask-compensation [--reason R]", "answer an invitation; the daemon writes the draft", runDecide},
+		{"auth", "[--config F] [--account NAME] [--no-browser]", "sign in to a Gmail account in the browser (OAuth); saves the token", runAuth},
 		{"history", "[--config F] [--csv] [--since D]", "every invitation: date, company, role, contact, decision, reason", runHistory},
 	}
 }

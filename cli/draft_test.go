@@ -52,6 +52,7 @@ accounts:
   - name: main
     address: sam@doe.example
     host: imap.doe.example
+    password_command: [pass, mail]
 reply:
   default_reason: accepted-offer
   templates:

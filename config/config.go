@@ -36,6 +36,7 @@ type Config struct {
 	Detect   Detect    `yaml:"detect"`
 	Ask      Ask       `yaml:"ask"`
 	Reply    Reply     `yaml:"reply"`
+	OAuth    OAuth     `yaml:"oauth"`
 
 	// Path is the file the config was read from; "" for the built-in
 	// defaults.
@@ -76,6 +77,29 @@ type Account struct {
 	Flag            *string  `yaml:"flag"`
 	Since           Duration `yaml:"since"`
 	PollInterval    Duration `yaml:"poll_interval"`
+
+	// Auth is how an IMAP account signs in: "password" (the default) or
+	// "xoauth2" (Gmail over IMAP with the token from rsvp auth).
+	Auth string `yaml:"auth"`
+	// Label is the Gmail label put on invitations (backend gmail; ""
+	// puts none).
+	Label *string `yaml:"label"`
+	// ClientSecretFile and TokenFile are the OAuth files of a gmail or
+	// xoauth2 account: the client secret defaults to
+	// oauth.client_secret_file, the token to
+	// $XDG_STATE_HOME/rsvp/tokens/NAME.json.
+	ClientSecretFile string `yaml:"client_secret_file"`
+	TokenFile        string `yaml:"token_file"`
+}
+
+// UsesOAuth reports whether the account signs in with rsvp auth.
+func (a Account) UsesOAuth() bool { return a.Backend == "gmail" || a.Auth == "xoauth2" }
+
+// OAuth holds the OAuth client for Gmail sign-in.
+type OAuth struct {
+	// ClientSecretFile is the client_secret.json of the user's own OAuth
+	// client (Google Cloud Console, application type "Desktop app").
+	ClientSecretFile string `yaml:"client_secret_file"`
 }
 
 // Detect is how invitations are recognised.
@@ -191,8 +215,12 @@ const (
 	DefaultThreshold    = 5.0
 	DefaultSince        = 14 * 24 * time.Hour
 	DefaultPollInterval = 2 * time.Minute
-	DefaultFlag         = "$Interview"
-	DefaultRemindAfter  = 24 * time.Hour
+	// DefaultGmailPollInterval: a history.list call costs 2 quota units.
+	DefaultGmailPollInterval = 30 * time.Second
+	// DefaultLabel is the Gmail label put on invitations.
+	DefaultLabel       = "Interview invitations"
+	DefaultFlag        = "$Interview"
+	DefaultRemindAfter = 24 * time.Hour
 	// DefaultSpacing is the least time between two questions.
 	DefaultSpacing = 30 * time.Second
 	// DefaultCommandTimeout bounds one run of ask.command.

@@ -28,14 +28,60 @@ func TestEmptyConfigGivesTheDefaults(t *testing.T) {
 }
 
 func TestAccountDefaults(t *testing.T) {
-	cfg, err := config.Parse("c.yaml", []byte("accounts:\n  - name: a\n    address: a@example.org\n    host: imap.example.org\n"))
+	t.Setenv("XDG_STATE_HOME", "/state")
+	cfg, err := config.Parse("c.yaml", []byte(`oauth:
+  client_secret_file: /secret.json
+accounts:
+  - name: a
+    address: a@example.org
+    host: imap.example.org
+    password_command: [pass, mail]
+  - name: g
+    backend: gmail
+    address: g@gmail.example
+  - name: gi
+    address: g@gmail.example
+    host: imap.gmail.example
+    auth: xoauth2
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := cfg.Accounts[0]
-	if a.Port != 993 || a.Security != "tls" || a.Mailbox != "INBOX" || *a.Flag != "$Interview" ||
-		time.Duration(a.Since) != 14*24*time.Hour || a.Username != "a@example.org" || a.Backend != "imap" {
-		t.Errorf("defaults not applied: %+v", a)
+	if a.Port != 993 || a.Security != "tls" || a.Mailbox != "INBOX" || *a.Flag != "$Interview" || a.Auth != "password" ||
+		time.Duration(a.Since) != 14*24*time.Hour || a.Username != "a@example.org" || a.Backend != "imap" ||
+		time.Duration(a.PollInterval) != 2*time.Minute || a.UsesOAuth() {
+		t.Errorf("IMAP defaults not applied: %+v", a)
+	}
+	g := cfg.Accounts[1]
+	if *g.Label != "Interview invitations" || time.Duration(g.PollInterval) != 30*time.Second || !g.UsesOAuth() ||
+		g.ClientSecretFile != "/secret.json" || g.TokenFile != "/state/rsvp/tokens/g.json" {
+		t.Errorf("Gmail defaults not applied: %+v", g)
+	}
+	if gi := cfg.Accounts[2]; !gi.UsesOAuth() || gi.TokenFile != "/state/rsvp/tokens/gi.json" {
+		t.Errorf("xoauth2 defaults not applied: %+v", gi)
+	}
+}
+
+func TestOAuthAccountsAreChecked(t *testing.T) {
+	_, err := config.Parse("c.yaml", []byte(`accounts:
+  - name: g
+    backend: gmail
+    address: g@gmail.example
+    password: x
+  - name: i
+    address: i@example.org
+    host: imap.example.org
+    auth: oauth
+`))
+	for _, want := range []string{
+		"c.yaml:5: accounts[0].password: this account signs in with rsvp auth (OAuth): remove the password",
+		`oauth.client_secret_file: account "g" signs in with OAuth and needs your OAuth client's client_secret.json`,
+		`c.yaml:9: accounts[1].auth: "oauth": want password or xoauth2`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
 	}
 }
 
@@ -91,6 +137,7 @@ ask:
 		"config.yaml:17: detect.rules[3]: a rule needs a score",
 		`config.yaml:20: detect.rules[4].all_of[0]: no rule is named "NOPE"`,
 		`config.yaml:23: detect.rules[5].in[0]: unknown place "subjekt"`,
+		`config.yaml:27: accounts[0].password: an IMAP account needs password_command, password_file or password`,
 		`config.yaml:29: accounts[0].security: plain (unencrypted) IMAP is only allowed to a loopback host`,
 		`config.yaml:32: ask.via: "pigeon": want desktop, command or terminal`,
 		`config.yaml:33: ask.quiet_hours.to: "8am": want a time of day as HH:MM`,

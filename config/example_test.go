@@ -97,3 +97,42 @@ func TestREADMEConfigExamplesLoad(t *testing.T) {
 		}
 	}
 }
+
+// The commented-out Gmail accounts in the example load when uncommented.
+func TestExampleGmailAccountsLoad(t *testing.T) {
+	b, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "  # - name: gmail\n")
+	end := strings.Index(text, "\n\n# The OAuth client")
+	if start < 0 || end < start {
+		t.Fatal("config.example.yaml has no commented Gmail accounts")
+	}
+	var lines []string
+	for _, l := range strings.Split(text[start:end], "\n") {
+		l = strings.TrimPrefix(l, "  #")
+		yamlLine := strings.HasPrefix(l, " - ") || strings.HasPrefix(l, "   ")
+		if !yamlLine || strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue // prose, a comment inside the block, or the separator
+		}
+		lines = append(lines, strings.TrimPrefix(l, " "))
+	}
+	src := "oauth:\n  client_secret_file: /x/client_secret.json\naccounts:\n" + indent(strings.Join(lines, "\n"))
+	cfg, err := config.Parse("gmail.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("the Gmail examples do not load: %v\n%s", err, src)
+	}
+	if len(cfg.Accounts) != 2 || cfg.Accounts[0].Backend != "gmail" || cfg.Accounts[1].Auth != "xoauth2" {
+		t.Errorf("accounts %+v", cfg.Accounts)
+	}
+}
+
+func indent(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		out = append(out, "  "+l)
+	}
+	return strings.Join(out, "\n") + "\n"
+}

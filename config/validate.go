@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -83,6 +84,26 @@ func (v *validator) applyDefaults() {
 		}
 		if a.PollInterval == 0 {
 			a.PollInterval = Duration(DefaultPollInterval)
+			if a.Backend == "gmail" {
+				a.PollInterval = Duration(DefaultGmailPollInterval)
+			}
+		}
+		if a.Auth == "" {
+			a.Auth = "password"
+		}
+		if a.Label == nil {
+			l := DefaultLabel
+			a.Label = &l
+		}
+		if a.UsesOAuth() {
+			if a.ClientSecretFile == "" {
+				a.ClientSecretFile = c.OAuth.ClientSecretFile
+			}
+			a.ClientSecretFile = ExpandHome(a.ClientSecretFile)
+			if a.TokenFile == "" && a.Name != "" {
+				a.TokenFile = filepath.Join(StateDir(), "tokens", a.Name+".json")
+			}
+			a.TokenFile = ExpandHome(a.TokenFile)
 		}
 		if a.Username == "" {
 			a.Username = a.Address
@@ -122,6 +143,9 @@ func (v *validator) validate() {
 				v.errorf(p+".host", "an IMAP account needs a host")
 			}
 		case "gmail":
+			if a.Host != "" {
+				v.errorf(p+".host", "a gmail account uses the Gmail API, not a host; for Gmail over IMAP use backend: imap with auth: xoauth2")
+			}
 		default:
 			v.errorf(p+".backend", "%q: want imap or gmail", a.Backend)
 		}
@@ -145,6 +169,24 @@ func (v *validator) validate() {
 		}
 		if sources > 1 {
 			v.errorf(p+".password", "give only one of password, password_command and password_file")
+		}
+		switch a.Auth {
+		case "password", "xoauth2":
+		default:
+			v.errorf(p+".auth", "%q: want password or xoauth2", a.Auth)
+		}
+		if a.Auth == "xoauth2" && a.Backend != "imap" {
+			v.errorf(p+".auth", "xoauth2 is for backend imap; a gmail account signs in with rsvp auth anyway")
+		}
+		if a.UsesOAuth() {
+			if sources > 0 {
+				v.errorf(p+".password", "this account signs in with rsvp auth (OAuth): remove the password")
+			}
+			if a.ClientSecretFile == "" {
+				v.errorf("oauth.client_secret_file", "account %q signs in with OAuth and needs your OAuth client's client_secret.json (see the README, \"Gmail\")", a.Name)
+			}
+		} else if a.Backend == "imap" && sources == 0 {
+			v.errorf(p+".password", "an IMAP account needs password_command, password_file or password (or auth: xoauth2 for Gmail)")
 		}
 		if f := *a.Flag; strings.ContainsAny(f, " ()[]{}%*\"\\") {
 			v.errorf(p+".flag", "%q is not a valid IMAP keyword", f)

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/rsvp-mail/rsvp/mailbox"
+	"github.com/rsvp-mail/rsvp/notifier"
+	"github.com/rsvp-mail/rsvp/oauth"
 	"github.com/rsvp-mail/rsvp/store"
 )
 
@@ -18,6 +21,7 @@ const closeTimeout = 2 * time.Second
 func (d *Daemon) runAccount(ctx context.Context, name string) {
 	log := d.log.With("account", name)
 	bo := backoff{min: d.opts.MinBackoff, max: d.opts.MaxBackoff}
+	authFailures := 0
 	for ctx.Err() == nil {
 		progressed, err := d.session(ctx, name, log)
 		if ctx.Err() != nil {
@@ -27,12 +31,29 @@ func (d *Daemon) runAccount(ctx context.Context, name string) {
 		d.emit(Event{Kind: EventError, Account: name, Err: err})
 		if progressed {
 			bo.reset()
+			authFailures = 0
+		}
+		if errors.Is(err, oauth.ErrInvalidGrant) {
+			d.waitForSignIn(ctx, name, err, log)
+			continue
 		}
 		var wait time.Duration
 		if errors.Is(err, mailbox.ErrAuth) {
+			authFailures++
+		}
+		acct, _, _ := d.account(name)
+		if errors.Is(err, mailbox.ErrAuth) && acct.UsesOAuth() && authFailures == 1 {
+			// A refused access token: reconnecting signs in with a fresh
+			// one (or finds the grant revoked). Retry as for any error.
+			wait = bo.next()
+			log.Warn("the server refused the access token; signing in again", "err", err, "retry_in", wait.Round(time.Millisecond))
+		} else if errors.Is(err, mailbox.ErrAuth) {
 			wait = jitter(d.opts.AuthRetry)
-			log.Error("the server refused the login: check the username and password (password, password_command or password_file) in the config; retrying slowly",
-				"err", err, "retry_in", wait.Round(time.Second))
+			fix := "check the username and the password (password, password_command or password_file) in the config"
+			if acct.UsesOAuth() {
+				fix = "sign in again with: rsvp auth --account " + name
+			}
+			log.Error("the server refused the login; retrying slowly", "fix", fix, "err", err, "retry_in", wait.Round(time.Second))
 		} else {
 			wait = bo.next()
 			log.Warn("connection failed; reconnecting", "err", err, "retry_in", wait.Round(time.Millisecond))
@@ -43,6 +64,49 @@ func (d *Daemon) runAccount(ctx context.Context, name string) {
 			t.Stop()
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// tokenPoll is how often a stopped OAuth account looks whether rsvp auth
+// wrote a new token.
+var tokenPoll = 5 * time.Second
+
+// waitForSignIn stops an account whose OAuth grant was revoked or expired
+// until the user signs in again (rsvp auth writes a new token file). It is
+// logged and shown once; the other accounts keep running.
+func (d *Daemon) waitForSignIn(ctx context.Context, name string, err error, log *slog.Logger) {
+	acct, _, aerr := d.account(name)
+	if aerr != nil {
+		return
+	}
+	log.Error("the account's sign-in expired or was revoked; it is stopped until you sign in again",
+		"err", err, "fix", "rsvp auth --account "+name)
+	if al, ok := d.opts.Notifier.(notifier.Alerter); ok {
+		if aerr := al.Alert(ctx, "rsvp: sign in again to "+name,
+			"Google no longer accepts rsvp's sign-in for "+acct.Address+". Run: rsvp auth --account "+name); aerr != nil {
+			log.Debug("could not show the sign-in alert", "err", aerr)
+		}
+	}
+	stamp := func() time.Time {
+		fi, err := os.Stat(acct.TokenFile)
+		if err != nil {
+			return time.Time{}
+		}
+		return fi.ModTime()
+	}
+	was := stamp()
+	t := time.NewTicker(tokenPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if now := stamp(); !now.Equal(was) {
+				log.Info("a new sign-in was saved; starting the account again")
+				return
+			}
 		}
 	}
 }

@@ -545,7 +545,7 @@ func TestWrongPasswordIsReportedAndRetriedSlowly(t *testing.T) {
 	if len(errs) != 1 || !errors.Is(errs[0], mailbox.ErrAuth) {
 		t.Fatalf("errors %v, want exactly one ErrAuth (then a slow retry)", errs)
 	}
-	if !strings.Contains(r.logs.String(), "refused the login") {
+	if !strings.Contains(r.logs.String(), "refused the login") || !strings.Contains(r.logs.String(), "password_file") {
 		t.Errorf("log does not say the login was refused:\n%s", r.logs.String())
 	}
 	if strings.Contains(r.logs.String(), s.Password) {

@@ -14,9 +14,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emersion/go-sasl"
+	"golang.org/x/oauth2"
+
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/mailbox"
+	"github.com/rsvp-mail/rsvp/mailbox/gmail"
 	"github.com/rsvp-mail/rsvp/mailbox/imap"
+	"github.com/rsvp-mail/rsvp/oauth"
 )
 
 // passwordCommandTimeout bounds a password_command (a locked password
@@ -27,6 +32,9 @@ const passwordCommandTimeout = 2 * time.Minute
 type Backends struct {
 	Logger      *slog.Logger
 	DebugWriter io.Writer
+	// GmailEndpoint replaces Google's API address (tests point it at a
+	// fake); "" is Google.
+	GmailEndpoint string
 }
 
 // Open implements OpenFunc.
@@ -45,7 +53,7 @@ func (b Backends) Open(ctx context.Context, a config.Account, readOnly bool) (ma
 		if username == "" {
 			username = a.Address
 		}
-		return imap.Dial(ctx, imap.Options{
+		opts := imap.Options{
 			Addr:         net.JoinHostPort(a.Host, strconv.Itoa(a.Port)),
 			Security:     a.Security,
 			CAFile:       config.ExpandHome(a.CAFile),
@@ -58,10 +66,61 @@ func (b Backends) Open(ctx context.Context, a config.Account, readOnly bool) (ma
 			PollInterval: time.Duration(a.PollInterval),
 			DebugWriter:  b.DebugWriter,
 			Logger:       log.With("account", a.Name),
+		}
+		if a.Auth == "xoauth2" {
+			ts, err := tokenSource(a, oauth.ScopeIMAP, log)
+			if err != nil {
+				return nil, err
+			}
+			opts.Password = nil
+			opts.Auth = func(context.Context) (sasl.Client, error) {
+				tok, err := ts.Token() // refreshed when it is about to expire
+				if err != nil {
+					return nil, err
+				}
+				return imap.XOAuth2(username, tok.AccessToken), nil
+			}
+		}
+		return imap.Dial(ctx, opts)
+	case "gmail":
+		ts, err := tokenSource(a, oauth.ScopeGmailModify, log)
+		if err != nil {
+			return nil, err
+		}
+		label := ""
+		if a.Label != nil {
+			label = *a.Label
+		}
+		return gmail.Open(ctx, gmail.Options{
+			// The token source outlives ctx (one dial's deadline).
+			HTTPClient:   oauth2.NewClient(context.Background(), ts),
+			Endpoint:     b.GmailEndpoint,
+			Label:        label,
+			NoFlag:       label == "",
+			ReadOnly:     readOnly,
+			PollInterval: time.Duration(a.PollInterval),
+			Logger:       log.With("account", a.Name),
+			DebugWriter:  b.DebugWriter,
 		})
 	default:
 		return nil, fmt.Errorf("account %q: backend %q is not supported by this build", a.Name, a.Backend)
 	}
+}
+
+// tokenSource is the account's OAuth token source: refreshed tokens are
+// saved; a revoked or expired grant is an oauth.ErrInvalidGrant.
+func tokenSource(a config.Account, scope string, log *slog.Logger) (oauth2.TokenSource, error) {
+	cfg, err := oauth.LoadClientSecret(a.ClientSecretFile, scope)
+	if err != nil {
+		return nil, err
+	}
+	// Refreshes happen long after this dial: not under its context.
+	return oauth.NewTokenSource(context.Background(), oauth.TokenOptions{
+		Config: cfg, TokenFile: a.TokenFile, Account: a.Name, Logger: log,
+		// Each connection signs in with a fresh token (and learns at once
+		// when the grant was revoked).
+		ForceRefresh: true,
+	})
 }
 
 // Password returns an account's password from where the config says:

@@ -708,3 +708,23 @@ func isUnavailable(err error) bool {
 	}
 	return errors.Is(err, dbus.ErrClosed) || errors.Is(err, errNoOwner)
 }
+
+// Alert implements Alerter: a plain notification without buttons.
+func (d *Desktop) Alert(ctx context.Context, summary, body string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	caps, err := d.capabilities(ctx)
+	if err != nil {
+		return d.askFailed("alert", err)
+	}
+	if caps["body-markup"] {
+		body = markupEscaper.Replace(body)
+	}
+	_, err = d.notify(ctx, 0, summary, body, nil)
+	return err
+}

@@ -1,6 +1,7 @@
 package notifier_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -511,5 +512,18 @@ func TestNewDesktopRejectsMoreReasonsThanFit(t *testing.T) {
 	_, err := notifier.NewDesktop(bg, notifier.DesktopOptions{Reasons: []string{"a", "b", "c", "d"}})
 	if err == nil || !strings.Contains(err.Error(), "at most 3") {
 		t.Fatalf("NewDesktop with 4 reasons = %v, want an error saying at most 3", err)
+	}
+}
+
+func TestDesktopAlertShowsAMessageWithoutButtons(t *testing.T) {
+	bus := dbusnotify.StartBus(t)
+	srv := dbusnotify.StartServer(t, bus, dbusnotify.ServerOptions{})
+	d, _ := startDesktop(t, bus, notifier.DesktopOptions{})
+	if err := d.Alert(context.Background(), "rsvp: sign in again", "run <rsvp auth --account work>"); err != nil {
+		t.Fatal(err)
+	}
+	n := srv.WaitNotify(t, 1)
+	if n.Summary != "rsvp: sign in again" || n.Body != "run &lt;rsvp auth --account work&gt;" || len(n.Actions) != 0 {
+		t.Errorf("alert = %q / %q / %q; want the message, escaped, without actions", n.Summary, n.Body, n.Actions)
 	}
 }

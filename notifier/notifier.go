@@ -141,3 +141,9 @@ func (o *outbox) close() {
 	o.once.Do(func() { close(o.done) })
 	<-o.stopped
 }
+
+// Alerter is implemented by a Notifier that can also show a message
+// without a question (an account that needs the user: run rsvp auth).
+type Alerter interface {
+	Alert(ctx context.Context, summary, body string) error
+}

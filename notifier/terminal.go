@@ -274,3 +274,11 @@ func (t *Terminal) readLine(job *termJob) (string, outcome) {
 		return "", gotQuit
 	}
 }
+
+// Alert implements Alerter: the message is printed.
+func (t *Terminal) Alert(_ context.Context, summary, body string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, err := fmt.Fprintf(t.out, "\n%s\n%s\n", summary, body)
+	return err
+}

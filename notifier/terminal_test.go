@@ -1,6 +1,7 @@
 package notifier_test
 
 import (
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -83,5 +84,17 @@ func TestTerminalWithdraw(t *testing.T) {
 	wantAnswer(t, term, notifier.Answer{ID: "third333", Action: "ignore"})
 	if got := out.String(); !strings.Contains(got, "(first111 was answered elsewhere)") || strings.Contains(got, "second22") {
 		t.Errorf("output:\n%s\nwant first111 taken back and second22 never shown", got)
+	}
+}
+
+func TestTerminalAlertPrints(t *testing.T) {
+	out := &logBuffer{}
+	term := notifier.NewTerminal(notifier.TerminalOptions{In: strings.NewReader(""), Out: out})
+	defer term.Close()
+	if err := term.Alert(context.Background(), "rsvp: sign in again", "run rsvp auth"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "rsvp: sign in again\nrun rsvp auth\n") {
+		t.Errorf("printed %q", out.String())
 	}
 }

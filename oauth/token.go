@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -146,6 +147,11 @@ type TokenOptions struct {
 	// an InvalidGrantError.
 	Account string
 	Logger  *slog.Logger
+	// ForceRefresh makes the first Token call refresh even when the saved
+	// access token has not expired: a connection signs in with a fresh
+	// token, and a grant revoked meanwhile shows as ErrInvalidGrant rather
+	// than as a refused access token.
+	ForceRefresh bool
 }
 
 // TokenSource is NewTokenSource without an account name.
@@ -171,8 +177,12 @@ func NewTokenSource(ctx context.Context, o TokenOptions) (oauth2.TokenSource, er
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	start := *tok
+	if o.ForceRefresh && start.RefreshToken != "" {
+		start.Expiry = time.Unix(1, 0) // long expired: oauth2 refreshes it
+	}
 	return &persistingSource{
-		src:  o.Config.TokenSource(ctx, tok),
+		src:  o.Config.TokenSource(ctx, &start),
 		last: tok,
 		opts: o,
 		log:  log,

@@ -179,3 +179,24 @@ func TestWriteTokenReplacesTheFileAtomically(t *testing.T) {
 		t.Errorf("directory holds %d entries, want 1 (no temp files)", len(entries))
 	}
 }
+
+func TestForceRefreshGetsAFreshTokenAtOnce(t *testing.T) {
+	fake := fakeoauth.New(t)
+	file := signIn(t, fake)
+	saved, _ := oauth.ReadToken(file)
+	ts, err := oauth.NewTokenSource(testCtx(t), oauth.TokenOptions{Config: fake.Config(), TokenFile: file, ForceRefresh: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ts.Token()
+	if err != nil || tok.AccessToken == saved.AccessToken || fake.Refreshes() != 1 {
+		t.Fatalf("Token() = %v, %v after %d refreshes; want a new token from one refresh", tok, err, fake.Refreshes())
+	}
+	// Revoked meanwhile: the first Token says so, although the saved
+	// access token had not expired.
+	fake.RevokeAll()
+	ts, _ = oauth.NewTokenSource(testCtx(t), oauth.TokenOptions{Config: fake.Config(), TokenFile: file, Account: "g", ForceRefresh: true})
+	if _, err := ts.Token(); !errors.Is(err, oauth.ErrInvalidGrant) {
+		t.Fatalf("Token() after revocation = %v, want ErrInvalidGrant", err)
+	}
+}
