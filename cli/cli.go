@@ -40,6 +40,7 @@ func commands() []command {
 		{"pending", "[--config F]", "invitations waiting for an answer", runPending},
 		{"decide", "[--config F] ID decline|reschedule|ignore|ask-compensation [--reason R]", "answer an invitation; the daemon writes the draft", runDecide},
 		{"auth", "[--config F] [--account NAME] [--no-browser]", "sign in to a Gmail account in the browser (OAuth); saves the token", runAuth},
+		{"demo", "[--yes | --desktop] [--debug]", "the whole loop on an embedded IMAP server: no account, no network", runDemo},
 		{"history", "[--config F] [--csv] [--since D]", "every invitation: date, company, role, contact, decision, reason", runHistory},
 	}
 }

@@ -80,6 +80,9 @@ func (a *asker) round(ctx context.Context) time.Time {
 	d := a.d
 	cfg := d.cfg.Load()
 	pending, err := d.store.Pending(ctx)
+	if ctx.Err() != nil {
+		return time.Time{} // stopping
+	}
 	if err != nil {
 		d.log.Error("reading the invitations waiting for an answer", "err", err)
 		return d.now().Add(retryAsk)
