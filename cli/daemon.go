@@ -8,14 +8,18 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/rsvp-mail/rsvp/classifier"
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/daemon"
+	"github.com/rsvp-mail/rsvp/internal/sdnotify"
 	"github.com/rsvp-mail/rsvp/mailbox"
 	"github.com/rsvp-mail/rsvp/store"
 )
@@ -45,7 +49,7 @@ func openStore() (*store.Store, error) {
 
 func runRun(e *env, args []string) error {
 	f := newFlags(e, "run").withConfig()
-	debug := f.Bool("debug", false, "log at debug level, with IMAP protocol traces (credentials redacted)")
+	debug := f.Bool("debug", false, "log at debug level, with protocol traces (credentials redacted)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -57,7 +61,9 @@ func runRun(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(e.stderr, *debug)
+	// The log and the protocol trace share stderr: one writer, one lock.
+	stderr := &syncWriter{w: e.stderr}
+	log := newLogger(stderr, *debug)
 	st, err := openStore()
 	if err != nil {
 		return err
@@ -65,7 +71,7 @@ func runRun(e *env, args []string) error {
 	defer st.Close()
 	var trace io.Writer
 	if *debug {
-		trace = e.stderr
+		trace = stderr
 	}
 	n, err := newNotifier(e.ctx, cfg, e.stdin, e.stdout, log)
 	if err != nil {
@@ -75,7 +81,126 @@ func runRun(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return d.Run(e.ctx)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	go reloadOnHangup(ctx, d, cfg.Path, log)
+	go serviceManager(ctx, d, st, log)
+	err = d.Run(ctx)
+	sdnotify.Stopping()
+	return err
+}
+
+// reloadOnHangup re-reads the config on SIGHUP (systemctl --user reload
+// rsvp). A config with errors is refused, every error logged, and the
+// running one stays in force.
+func reloadOnHangup(ctx context.Context, d *daemon.Daemon, path string, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	// systemd ignores RELOADING=1 while the service starts, and the READY=1
+	// after it would end the start early: a SIGHUP waits for READY.
+	select {
+	case <-ctx.Done():
+		return
+	case <-d.Ready():
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		sdnotify.Reloading()
+		cfg, err := config.Load(path)
+		var errs config.Errors
+		switch {
+		case errors.As(err, &errs):
+			for _, e := range errs {
+				log.Error("config error", "error", e.Error())
+			}
+			log.Error("the new config has errors; the running config stays in force", "file", path, "errors", len(errs))
+		case err != nil:
+			log.Error("cannot reload the config; the running config stays in force", "err", err)
+		default:
+			for _, note := range d.Reload(cfg) {
+				log.Warn(note)
+			}
+			log.Info("config reloaded", "file", path, "rules", cfg.Classifier.RuleCount())
+		}
+		sdnotify.Ready()
+		sdnotify.Status(d.Summary(ctx))
+	}
+}
+
+// serviceManager talks to systemd (Type=notify): READY=1 once every
+// account is connected or retrying, a STATUS= line, and watchdog pings
+// only while no account loop is stuck past its own timeouts.
+func serviceManager(ctx context.Context, d *daemon.Daemon, st *store.Store, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-d.Ready():
+	}
+	if err := sdnotify.Ready(); err != nil {
+		log.Warn("cannot notify the service manager", "err", err)
+	}
+	sdnotify.Status(d.Summary(ctx))
+	// The status follows the store (an invitation found or answered) and
+	// the connections (checked every 30 s).
+	status := time.NewTicker(30 * time.Second)
+	defer status.Stop()
+	changed := make(chan struct{}, 1)
+	go func() {
+		seq, err := st.ChangeSeq(ctx)
+		for err == nil {
+			if seq, err = st.WaitChange(ctx, seq); err == nil {
+				select {
+				case changed <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	var ping <-chan time.Time
+	if iv, ok := sdnotify.WatchdogInterval(); ok {
+		t := time.NewTicker(iv / 2)
+		defer t.Stop()
+		ping = t.C
+		sdnotify.Watchdog()
+	}
+	reported := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-status.C:
+			sdnotify.Status(d.Summary(ctx))
+		case <-changed:
+			sdnotify.Status(d.Summary(ctx))
+		case <-ping:
+			if stuck := d.Stuck(); len(stuck) > 0 {
+				if !reported {
+					reported = true
+					log.Error("an account loop is stuck; no watchdog ping, so systemd restarts rsvp", "accounts", stuck)
+				}
+				continue
+			}
+			reported = false
+			sdnotify.Watchdog()
+		}
+	}
+}
+
+// syncWriter serializes writes from the logger and the protocol trace.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 func runScan(e *env, args []string) error {
@@ -194,9 +319,8 @@ func runPending(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usageError{"pending takes no arguments"}
 	}
-	if _, err := f.loadConfig(true); err != nil {
-		return err
-	}
+	// The config is not needed: the store is where it always is, and a
+	// config being edited must not hide what is waiting.
 	st, err := openStore()
 	if err != nil {
 		return err
@@ -302,9 +426,6 @@ func runHistory(e *env, args []string) error {
 			return usageError{"--since: " + err.Error()}
 		}
 		filter.Since = time.Now().Add(-w)
-	}
-	if _, err := f.loadConfig(true); err != nil {
-		return err
 	}
 	st, err := openStore()
 	if err != nil {

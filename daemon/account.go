@@ -58,6 +58,7 @@ func (d *Daemon) runAccount(ctx context.Context, name string) {
 			wait = bo.next()
 			log.Warn("connection failed; reconnecting", "err", err, "retry_in", wait.Round(time.Millisecond))
 		}
+		d.expect(name, wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -99,6 +100,7 @@ func (d *Daemon) waitForSignIn(ctx context.Context, name string, err error, log 
 	t := time.NewTicker(tokenPoll)
 	defer t.Stop()
 	for {
+		d.expect(name, tokenPoll)
 		select {
 		case <-ctx.Done():
 			return
@@ -119,6 +121,7 @@ func (d *Daemon) session(ctx context.Context, name string, log *slog.Logger) (pr
 	if err != nil {
 		return false, err
 	}
+	d.expect(name, d.opts.OpTimeout)
 	octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
 	mb, err := d.open(octx, acct, false)
 	cancel()
@@ -145,6 +148,9 @@ func (d *Daemon) session(ctx context.Context, name string, log *slog.Logger) (pr
 		}
 		progressed = true
 		d.emit(Event{Kind: EventIdle, Account: name})
+		// IDLE restarts within 9 minutes (its DONE answered within 30 s);
+		// polling sleeps poll_interval.
+		d.expect(name, max(10*time.Minute, time.Duration(acct.PollInterval)))
 		if err := d.wait(ctx, watcher, seq, time.Duration(acct.PollInterval)); err != nil {
 			return progressed, err
 		}
@@ -218,6 +224,7 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 		s.log.Info("first start: looking only at mail received since", "since", firstStart.Format(time.DateOnly))
 	}
 	for {
+		d.expect(s.name, d.opts.OpTimeout)
 		octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
 		batch, next, err := s.mb.Fetch(octx, cur, firstStart)
 		cancel()
@@ -235,6 +242,7 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 			return err
 		}
 		for _, m := range batch {
+			d.expect(s.name, d.opts.OpTimeout)
 			if err := d.handle(ctx, s, cfg, m); err != nil {
 				return err
 			}

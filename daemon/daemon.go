@@ -53,6 +53,7 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	AuthRetry              time.Duration // wait after a refused login
 	OpTimeout              time.Duration
+	StuckGrace             time.Duration // slack before a loop past its bound is stuck
 
 	// OnEvent, when set, is called for each event (synchronously, from the
 	// account's goroutine: keep it quick).
@@ -97,6 +98,7 @@ type Daemon struct {
 
 	mu     sync.Mutex
 	status map[string]AccountStatus
+	health *health
 }
 
 // AccountStatus is what Status reports for one account.
@@ -132,8 +134,11 @@ func New(opts Options) (*Daemon, error) {
 	if opts.OpTimeout <= 0 {
 		opts.OpTimeout = DefaultOpTimeout
 	}
+	if opts.StuckGrace <= 0 {
+		opts.StuckGrace = DefaultStuckGrace
+	}
 	d := &Daemon{opts: opts, log: opts.Logger, store: opts.Store, now: opts.Now, open: opts.Open,
-		status: map[string]AccountStatus{}}
+		status: map[string]AccountStatus{}, health: newHealth(len(opts.Config.Accounts))}
 	if d.open == nil {
 		d.open = Backends{Logger: opts.Logger, DebugWriter: opts.DebugWriter}.Open
 	}
@@ -190,6 +195,7 @@ func (d *Daemon) setStatus(account string, connected bool, err error) {
 	}
 	st.Connected, st.LastError = connected, err
 	d.status[account] = st
+	d.started(account)
 }
 
 func (d *Daemon) emit(e Event) {

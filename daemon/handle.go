@@ -145,6 +145,7 @@ func (d *Daemon) writeDraft(ctx context.Context, s *accountState, inv store.Invi
 	if err != nil {
 		return postpone("cannot write the reply to this invitation; fix the templates and reload", err)
 	}
+	d.expect(s.name, d.opts.OpTimeout)
 	octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
 	defer cancel()
 	// Search first, always: the previous run may have died between the

@@ -60,6 +60,8 @@ say "go $(go env GOVERSION) on $(go env GOOS)/$(go env GOARCH)"
 need_pkg dovecot dovecot-imapd
 need_pkg dbus-daemon dbus-daemon dbus
 need_pkg imapfilter imapfilter
+need_pkg make make                       # internal/installtest runs make install
+need_pkg systemd-analyze systemd         # and systemd-analyze --user verify on the unit
 
 # The shared corpus sits beside the repository (../shared/corpus).
 if [ ! -f ../shared/corpus/labels.json ]; then
@@ -79,7 +81,7 @@ say "go vet"
 go vet ./...
 
 say "go test -race"
-go test -race -count=1 ./...
+go test -race -count=1 -timeout 30m ./...
 
 say "recognition figures (precision and recall of the classifier, field accuracy)"
 go test -count=1 -run 'Corp|ExtractGetsEvery' -v ./classifier | grep -E 'precision|^extract:'

@@ -186,8 +186,13 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 
 func (e *env) start() *daemon {
 	e.t.Helper()
+	return e.startArgs("run")
+}
+
+func (e *env) startArgs(args ...string) *daemon {
+	e.t.Helper()
 	d := &daemon{logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
-	d.cmd = exec.Command(e.bin, "run")
+	d.cmd = exec.Command(e.bin, args...)
 	d.cmd.Env = e.vars
 	d.cmd.Stdout = lockedWriter{d.mu, d.logs}
 	d.cmd.Stderr = lockedWriter{d.mu, d.logs}
