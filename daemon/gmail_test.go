@@ -164,3 +164,42 @@ func checkGmailDrafts(t *testing.T, fg *fakegmail.Server, raw map[string][]byte,
 		}
 	}
 }
+
+// TestDebugOutputHoldsNoToken runs a Gmail account with the protocol trace
+// and debug logs on, and greps them for the tokens.
+func TestDebugOutputHoldsNoToken(t *testing.T) {
+	fo := fakeoauth.New(t)
+	fg := fakegmail.New(t)
+	fg.SetTokenCheck(fo.Valid)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "client_secret.json")
+	os.WriteFile(secret, fo.ClientSecretJSON("installed"), 0o600)
+	tokenFile := filepath.Join(dir, "token.json")
+	signIn(t, fo, tokenFile)
+	_, raw, invites := corpusMail(t)
+	fg.Deliver(raw[firstInvite(invites)])
+	cfg, err := config.Parse(filepath.Join(dir, "config.yaml"), []byte(fmt.Sprintf(
+		"oauth:\n  client_secret_file: %s\naccounts:\n  - name: g\n    backend: gmail\n    address: a@example.net\n    token_file: %s\n", secret, tokenFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := &syncBuffer{}
+	r := start(t, cfg, openStore(t, t.TempDir()), func(o *Options) {
+		o.Open = Backends{GmailEndpoint: fg.Endpoint(), DebugWriter: trace}.Open
+	})
+	waitFor(t, "the invitation", 30*time.Second, func() bool { return r.ev.count(EventFound) == 1 })
+	r.stop(t)
+	tok, err := oauth.ReadToken(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := trace.String() + r.logs.String()
+	if !strings.Contains(trace.String(), "GET ") {
+		t.Fatalf("no protocol trace:\n%s", trace.String())
+	}
+	for what, secret := range map[string]string{"access token": tok.AccessToken, "refresh token": tok.RefreshToken, "client secret": fo.ClientSecret} {
+		if secret != "" && strings.Contains(out, secret) {
+			t.Errorf("the debug output holds the %s", what)
+		}
+	}
+}
