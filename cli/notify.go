@@ -15,7 +15,7 @@ import (
 
 // newNotifier makes the notifier ask.via names.
 func newNotifier(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Writer, log *slog.Logger) (notifier.Notifier, error) {
-	reasons := reasonLabels(cfg)
+	reasons := cfg.AskReasonLabels()
 	switch cfg.Ask.Via {
 	case "command":
 		return notifier.NewCommand(notifier.CommandOptions{Argv: cfg.Ask.Command,
@@ -27,22 +27,6 @@ func newNotifier(ctx context.Context, cfg *config.Config, stdin io.Reader, stdou
 			Reasons: reasons, Logger: log, StateFile: filepath.Join(config.StateDir(), "notifications.json"),
 		}}, nil
 	}
-}
-
-// reasonLabels are the configured follow-up reasons as the user reads them:
-// their descriptions (the daemon maps an answer back to the reason name).
-func reasonLabels(cfg *config.Config) []string {
-	var out []string
-	for _, name := range cfg.Ask.Reasons {
-		label := name
-		for _, r := range cfg.Templates.Reasons() {
-			if r.Name == name && r.Description != "" {
-				label = r.Description
-			}
-		}
-		out = append(out, label)
-	}
-	return out
 }
 
 // lazyDesktop connects to the session bus when it first has something to

@@ -182,3 +182,20 @@ func (c *Config) ExtractOptions() classifier.ExtractOptions {
 	}
 	return opts
 }
+
+// AskReasonLabels are the decline reasons ask.reasons names, as the user
+// reads them on a button: their descriptions (the daemon maps an answer
+// back to the reason's name).
+func (c *Config) AskReasonLabels() []string {
+	var out []string
+	for _, name := range c.Ask.Reasons {
+		label := name
+		for _, r := range c.Templates.Reasons() {
+			if r.Name == name && r.Description != "" {
+				label = r.Description
+			}
+		}
+		out = append(out, label)
+	}
+	return out
+}

@@ -207,7 +207,7 @@ func askWith(ctx, dctx context.Context, opts Options, cfg *config.Config, w *wat
 		return notifier.NewTerminal(notifier.TerminalOptions{
 			In:      &eofReader{r: opts.Stdin, onEOF: w.inputEnded},
 			Out:     &pacedWriter{w: w, out: out, ctx: dctx},
-			Reasons: reasonLabels(cfg),
+			Reasons: cfg.AskReasonLabels(),
 		})
 	}
 	if !opts.Desktop {
@@ -219,7 +219,7 @@ func askWith(ctx, dctx context.Context, opts Options, cfg *config.Config, w *wat
 	if !opts.Debug {
 		dlog = slog.New(slog.NewTextHandler(opts.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
-	d, err := notifier.NewDesktop(ctx, notifier.DesktopOptions{Reasons: reasonLabels(cfg), Logger: dlog, AppName: "rsvp demo"})
+	d, err := notifier.NewDesktop(ctx, notifier.DesktopOptions{Reasons: cfg.AskReasonLabels(), Logger: dlog, AppName: "rsvp demo"})
 	if err != nil {
 		fmt.Fprintf(out, "\nNo desktop session to show notifications on (%v): asking here instead.\n", err)
 		return terminal(), onTerminal
@@ -255,22 +255,6 @@ func splitPort(addr string) (string, int, error) {
 	}
 	port, err := strconv.Atoi(addr[i+1:])
 	return addr[:i], port, err
-}
-
-// reasonLabels are the decline reasons ask.reasons names, as the user
-// reads them (the daemon maps an answer back to the reason's name).
-func reasonLabels(cfg *config.Config) []string {
-	var out []string
-	for _, name := range cfg.Ask.Reasons {
-		label := name
-		for _, r := range cfg.Templates.Reasons() {
-			if r.Name == name && r.Description != "" {
-				label = r.Description
-			}
-		}
-		out = append(out, label)
-	}
-	return out
 }
 
 // pokeOnChange wakes the run whenever the store changes (an answer was

@@ -86,6 +86,15 @@ go test -race -count=1 -timeout 30m ./...
 say "recognition figures (precision and recall of the classifier, field accuracy)"
 go test -count=1 -run 'Corp|ExtractGetsEvery' -v ./classifier | grep -E 'precision|^extract:'
 
+say "Gmail API quota per new message (goal: at most 10 units, drafts.create aside)"
+go test -count=1 -run 'QuotaPerNewMessage' -v ./mailbox/gmail | grep -E 'units'
+
+say "rsvp demo --yes (the README's first command, answering by itself)"
+go run ./cmd/rsvp demo --yes > /tmp/rsvp-demo.$$.out
+tail -n 9 /tmp/rsvp-demo.$$.out
+grep -q '^Summary: 12 messages, 5 invitations: 5 drafts written, 0 ignored' /tmp/rsvp-demo.$$.out
+rm -f /tmp/rsvp-demo.$$.out
+
 say "fuzz ($FUZZTIME each)"
 go test -run '^$' -fuzz '^FuzzRead$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./mailmsg
 go test -run '^$' -fuzz '^FuzzReadClassify$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./classifier
