@@ -57,7 +57,7 @@ func (l *lazyDesktop) get(ctx context.Context) (*notifier.Desktop, error) {
 	if err != nil {
 		if !l.reported {
 			l.reported = true
-			l.log.Warn("no desktop session bus: questions wait; answer with rsvp pending and rsvp decide", "err", err)
+			l.log.Info("no desktop session bus: questions wait; answer with rsvp pending and rsvp decide", "err", err)
 		}
 		if !errors.Is(err, notifier.ErrUnavailable) {
 			err = errors.Join(notifier.ErrUnavailable, err)

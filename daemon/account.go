@@ -223,6 +223,12 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 	if !ok {
 		s.log.Info("first start: looking only at mail received since", "since", firstStart.Format(time.DateOnly))
 	}
+	began, handled := time.Now(), 0
+	defer func() {
+		if handled > 0 {
+			s.log.Info("caught up", "messages", handled, "took", time.Since(began).Round(time.Millisecond))
+		}
+	}()
 	for {
 		d.expect(s.name, d.opts.OpTimeout)
 		octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
@@ -258,6 +264,7 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 			}
 		}
 		if len(batch) > 0 {
+			handled += len(batch)
 			d.emit(Event{Kind: EventBatch, Account: s.name, Count: len(batch)})
 		}
 		if len(batch) == 0 {

@@ -153,6 +153,11 @@ func (a *asker) round(ctx context.Context) time.Time {
 			return now.Add(retryAsk)
 		}
 	}
+	if len(inv.Raw) == 0 { // lists leave the message out
+		if full, err := d.store.Get(ctx, inv.ID); err == nil {
+			inv = full
+		}
+	}
 	q := a.question(inv, inv.AskedCount > 1)
 	a.lastAsk = now
 	if err := a.n.Ask(ctx, q); err != nil {

@@ -113,7 +113,11 @@ func (d *Daemon) writeDrafts(ctx context.Context, s *accountState) error {
 		if inv.Account != s.name || s.reported[inv.ID] {
 			continue
 		}
-		if err := d.writeDraft(ctx, s, inv); err != nil {
+		full, err := d.store.Get(ctx, inv.ID) // with the message, which lists leave out
+		if err != nil {
+			return err
+		}
+		if err := d.writeDraft(ctx, s, full); err != nil {
 			if !errors.Is(err, errNotNow) {
 				return err
 			}

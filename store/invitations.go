@@ -125,19 +125,25 @@ const invitationColumns = `id, account, mailbox, uidvalidity, uid, message_id, r
 	subject, from_name, from_addr, reply_to, score, rules,
 	first_name, company, role, lang, proposed_times,
 	state, found_at, asked_at, asked_count, reminder_at, decided_at, drafted_at,
-	action, reason, draft_message_id, raw`
+	action, reason, draft_message_id`
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanInvitation(r scanner) (Invitation, error) {
+// scanInvitation reads a row of invitationColumns, followed by raw when
+// withRaw: lists leave the message out (it is up to 64 KB an invitation).
+func scanInvitation(r scanner, withRaw bool) (Invitation, error) {
 	var inv Invitation
 	var received, found, asked, reminder, decided, drafted sql.NullInt64
 	var rules, times string
-	err := r.Scan(&inv.ID, &inv.Account, &inv.Mailbox, &inv.UIDValidity, &inv.UID, &inv.MessageID, &received,
+	dest := []any{&inv.ID, &inv.Account, &inv.Mailbox, &inv.UIDValidity, &inv.UID, &inv.MessageID, &received,
 		&inv.Subject, &inv.FromName, &inv.FromAddr, &inv.ReplyTo, &inv.Score, &rules,
 		&inv.Fields.FirstName, &inv.Fields.Company, &inv.Fields.Role, &inv.Fields.Lang, &times,
 		&inv.State, &found, &asked, &inv.AskedCount, &reminder, &decided, &drafted,
-		&inv.Action, &inv.Reason, &inv.DraftMessageID, &inv.Raw)
+		&inv.Action, &inv.Reason, &inv.DraftMessageID}
+	if withRaw {
+		dest = append(dest, &inv.Raw)
+	}
+	err := r.Scan(dest...)
 	if err != nil {
 		return Invitation{}, err
 	}
@@ -162,7 +168,7 @@ type querier interface {
 }
 
 func getOne(ctx context.Context, q querier, where string, args ...any) (Invitation, error) {
-	inv, err := scanInvitation(q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE `+where, args...))
+	inv, err := scanInvitation(q.QueryRowContext(ctx, `SELECT `+invitationColumns+`, raw FROM invitations WHERE `+where, args...), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Invitation{}, ErrNotFound
 	}
@@ -177,7 +183,7 @@ func list(ctx context.Context, q querier, rest string, args ...any) ([]Invitatio
 	defer rows.Close()
 	var out []Invitation
 	for rows.Next() {
-		inv, err := scanInvitation(rows)
+		inv, err := scanInvitation(rows, false)
 		if err != nil {
 			return nil, err
 		}
@@ -404,7 +410,8 @@ func (s *Store) MarkDrafted(ctx context.Context, id, draftMessageID string) (Inv
 }
 
 // Pending returns the invitations waiting for an answer (found or asked),
-// oldest received first.
+// oldest received first. Lists (Pending, AwaitingDraft, History) leave
+// Invitation.Raw empty; Get and FindByMessageID fill it.
 func (s *Store) Pending(ctx context.Context) ([]Invitation, error) {
 	out, err := list(ctx, s.db, `WHERE state IN ('found', 'asked') ORDER BY coalesce(received_at, found_at), found_at, id`)
 	if err != nil {

@@ -138,6 +138,16 @@ type Client struct {
 	drafts     string
 	warnedFlag bool
 
+	// A catch-up SEARCHes once and hands the result out batch by batch:
+	// pending are the UIDs not handed out yet, valid while the mailbox
+	// stays selected (epoch counts SELECTs) and the caller continues from
+	// pendingAfter. pendingFirst: they came from a first start's SEARCH.
+	epoch        uint64
+	pending      []imap.UID
+	pendingAfter uint32
+	pendingEpoch uint64
+	pendingFirst bool
+
 	newMail chan struct{} // signalled by unilateral EXISTS
 }
 
@@ -518,6 +528,7 @@ func (cl *Client) usable() error {
 // selectWatched selects (or examines) the watched mailbox.
 func (cl *Client) selectWatched() error {
 	name := cl.opts.Mailbox
+	cl.epoch++
 	data, err := cl.c.Select(name, &imap.SelectOptions{ReadOnly: cl.opts.ReadOnly}).Wait()
 	if err != nil {
 		cl.selected = ""
@@ -540,47 +551,60 @@ func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 	}
 	defer stop()
 
-	// SELECT every time: it is cheap and it is where a UIDVALIDITY change
-	// shows (RFC 9051 §2.3.1.1).
-	if err := cl.selectWatched(); err != nil {
-		return nil, since, err
-	}
-	if since.UIDValidity != 0 && since.UIDValidity != cl.validity {
-		return nil, mailbox.Cursor{UIDValidity: cl.validity},
-			&mailbox.UIDValidityError{Mailbox: cl.opts.Mailbox, Old: since.UIDValidity, New: cl.validity}
+	var uids []imap.UID
+	firstSearch := false
+	if len(cl.pending) > 0 && cl.pendingEpoch == cl.epoch && cl.selected == cl.opts.Mailbox &&
+		since.UIDValidity == cl.validity && since.LastUID == cl.pendingAfter {
+		// The next batch of this catch-up: no SELECT, no SEARCH. (A new
+		// SELECT per batch makes the server walk the mailbox again each
+		// time: 7× the fetch time on 20,000 messages.)
+		uids, firstSearch = cl.pending, cl.pendingFirst
+	} else {
+		// A catch-up starts with SELECT: it is where a UIDVALIDITY change
+		// shows (RFC 9051 §2.3.1.1).
+		if err := cl.selectWatched(); err != nil {
+			return nil, since, err
+		}
+		if since.UIDValidity != 0 && since.UIDValidity != cl.validity {
+			return nil, mailbox.Cursor{UIDValidity: cl.validity},
+				&mailbox.UIDValidityError{Mailbox: cl.opts.Mailbox, Old: since.UIDValidity, New: cl.validity}
+		}
+		var criteria imap.SearchCriteria
+		if since.IsZero() {
+			// First start: never the whole history. SINCE has date
+			// granularity (RFC 9051 §6.4.4), so mail from earlier on
+			// firstStart's day counts.
+			criteria.Since = firstStart
+			firstSearch = true
+		} else {
+			var set imap.UIDSet
+			set.AddRange(imap.UID(since.LastUID+1), 0) // last+1:*
+			criteria.UID = []imap.UIDSet{set}
+		}
+		sd, err := cl.c.UIDSearch(&criteria, nil).Wait()
+		if err != nil {
+			return nil, since, fmt.Errorf("search %q: %w", cl.opts.Mailbox, cl.why(err))
+		}
+		for _, u := range sd.AllUIDs() {
+			// "n:*" matches the last message even when its UID is below n.
+			if uint32(u) > since.LastUID {
+				uids = append(uids, u)
+			}
+		}
+		slices.Sort(uids)
 	}
 	next := mailbox.Cursor{UIDValidity: cl.validity, LastUID: since.LastUID}
-
-	var criteria imap.SearchCriteria
-	if since.IsZero() {
-		// First start: never the whole history. SINCE has date granularity
-		// (RFC 9051 §6.4.4), so mail from earlier on firstStart's day counts.
-		criteria.Since = firstStart
-	} else {
-		var set imap.UIDSet
-		set.AddRange(imap.UID(since.LastUID+1), 0) // last+1:*
-		criteria.UID = []imap.UIDSet{set}
-	}
-	sd, err := cl.c.UIDSearch(&criteria, nil).Wait()
-	if err != nil {
-		return nil, since, fmt.Errorf("search %q: %w", cl.opts.Mailbox, cl.why(err))
-	}
-	var uids []imap.UID
-	for _, u := range sd.AllUIDs() {
-		// "n:*" matches the last message even when its UID is below n.
-		if uint32(u) > since.LastUID {
-			uids = append(uids, u)
-		}
-	}
-	slices.Sort(uids)
+	cl.pending = nil
 	truncated := len(uids) > cl.opts.BatchSize
 	if truncated {
+		cl.pending = uids[cl.opts.BatchSize:]
 		uids = uids[:cl.opts.BatchSize]
+		cl.pendingAfter, cl.pendingEpoch, cl.pendingFirst = uint32(uids[len(uids)-1]), cl.epoch, firstSearch
 	}
 	// On first start, once every match is handed out, move the cursor past
 	// all mail that was there at SELECT (UIDNEXT-1), so older mail that
 	// SINCE left out is not picked up by the next "n:*".
-	if since.IsZero() && !truncated && cl.uidNext > 1 && cl.uidNext-1 > next.LastUID {
+	if firstSearch && !truncated && cl.uidNext > 1 && cl.uidNext-1 > next.LastUID {
 		next.LastUID = cl.uidNext - 1
 	}
 	if len(uids) == 0 {
@@ -749,6 +773,7 @@ func (cl *Client) FindDraft(ctx context.Context, messageID string) (bool, error)
 	if err != nil {
 		return false, err
 	}
+	cl.epoch++
 	if _, err := cl.c.Select(drafts, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		cl.selected = ""
 		return false, fmt.Errorf("examine %q: %w", drafts, cl.why(err))

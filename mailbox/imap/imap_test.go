@@ -134,6 +134,31 @@ func TestFetchFirstStartOnlyNewMailThenIncremental(t *testing.T) {
 	assertNoSeen(t, s)
 }
 
+// On first start the SINCE window holds for every batch of the catch-up:
+// old mail with higher UIDs (imported, say) is not handed out.
+func TestFirstStartWindowHoldsAcrossBatches(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	for i := 1; i <= 4; i++ {
+		s.Deliver(t, s.User, "INBOX", corpus(t, i))
+	}
+	appendOld(t, s, corpus(t, 5), time.Now().AddDate(-1, 0, 0)) // UID 5, a year old
+	s.Deliver(t, s.User, "INBOX", corpus(t, 6))
+	c := dial(t, s, func(o *Options) { o.BatchSize = 2 })
+	var all []uint32
+	cur := mailbox.Cursor{}
+	for range 5 {
+		batch, next, err := c.Fetch(ctx(t), cur, time.Now().AddDate(0, 0, -1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, uids(batch)...)
+		cur = next
+	}
+	if !slices.Equal(all, []uint32{1, 2, 3, 4, 6}) {
+		t.Fatalf("fetched %v, want 1 2 3 4 6 (not the year-old 5)", all)
+	}
+}
+
 func TestFirstStartInTheFutureFetchesNothing(t *testing.T) {
 	s := dovecot.Start(t, dovecot.Options{})
 	s.Deliver(t, s.User, "INBOX", corpus(t, 6))
@@ -178,6 +203,14 @@ func TestFetchInBatches(t *testing.T) {
 	}
 	if n := strings.Count(trace.String(), " UID FETCH "); n != 3 {
 		t.Errorf("%d UID FETCH commands, want 3 (one per batch)", n)
+	}
+	// One catch-up, one SELECT and one SEARCH; then (batches 4 and 5: the
+	// catch-up is over) one of each to look for new mail.
+	if n := strings.Count(trace.String(), " SELECT "); n != 3 {
+		t.Errorf("%d SELECT commands for 3 batches and 2 empty fetches, want 3", n)
+	}
+	if n := strings.Count(trace.String(), " UID SEARCH "); n != 3 {
+		t.Errorf("%d UID SEARCH commands, want 3", n)
 	}
 	if strings.Contains(trace.String(), "BODY[]") || strings.Contains(trace.String(), "RFC822 ") {
 		t.Errorf("trace shows a whole-message fetch")
