@@ -616,7 +616,7 @@ func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 		Partial: &imap.SectionPartial{Offset: 0, Size: int64(cl.opts.BodyBytes)}}
 	fo := &imap.FetchOptions{UID: true, Flags: true, InternalDate: true,
 		BodySection: []*imap.FetchItemBodySection{header, text}}
-	bufs, err := cl.c.Fetch(imap.UIDSetNum(uids...), fo).Collect()
+	bufs, err := cl.collect(cl.c.Fetch(imap.UIDSetNum(uids...), fo))
 	if err != nil {
 		return nil, since, fmt.Errorf("fetch from %q: %w", cl.opts.Mailbox, cl.why(err))
 	}
@@ -648,6 +648,52 @@ func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 		next.LastUID = last
 	}
 	return batch, next, nil
+}
+
+// collect reads a FETCH's responses as FetchCommand.Collect does, except
+// when a literal is cut short (the connection broke inside it): then it
+// drops the connection and waits for go-imap's reader goroutine to end
+// before returning. Collect would read that literal again to discard it
+// while the reader goroutine reads on from the same buffer, a data race in
+// go-imap v2.0.0-beta.8 (found by the race detector in
+// TestCutMidFetchLosesNothing).
+func (cl *Client) collect(cmd *imapclient.FetchCommand) ([]*imapclient.FetchMessageBuffer, error) {
+	var out []*imapclient.FetchMessageBuffer
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		buf := &imapclient.FetchMessageBuffer{SeqNum: msg.SeqNum}
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				buf.UID = it.UID
+			case imapclient.FetchItemDataFlags:
+				buf.Flags = it.Flags
+			case imapclient.FetchItemDataInternalDate:
+				buf.InternalDate = it.Time
+			case imapclient.FetchItemDataBodySection:
+				var b []byte
+				if it.Literal != nil {
+					var err error
+					b, err = io.ReadAll(it.Literal)
+					if err == nil && int64(len(b)) < it.Literal.Size() {
+						err = io.ErrUnexpectedEOF
+					}
+					if err != nil {
+						cl.conn.Close()
+						t := time.NewTimer(cl.opts.ReplyTimeout)
+						defer t.Stop()
+						select {
+						case <-cl.c.Closed():
+						case <-t.C:
+						}
+						return nil, fmt.Errorf("connection lost inside a message: %w", err)
+					}
+				}
+				buf.BodySection = append(buf.BodySection, imapclient.FetchBodySectionBuffer{Section: it.Section, Bytes: b})
+			}
+		}
+		out = append(out, buf)
+	}
+	return out, cmd.Close()
 }
 
 // Flag implements mailbox.Mailbox: UID STORE +FLAGS.SILENT (keyword), only
