@@ -20,6 +20,10 @@ func newNotifier(ctx context.Context, cfg *config.Config, stdin io.Reader, stdou
 	case "command":
 		return notifier.NewCommand(notifier.CommandOptions{Argv: cfg.Ask.Command,
 			Timeout: time.Duration(cfg.Ask.CommandTimeout), Logger: log})
+	case "ntfy":
+		n := cfg.Ask.Ntfy
+		return notifier.NewNtfy(ctx, notifier.NtfyOptions{Server: n.Server, Topic: n.Topic, Token: n.Token,
+			Listen: n.Listen, PublicURL: n.PublicURL, Priority: n.Priority, LinkTTL: time.Duration(n.LinkTTL), Logger: log})
 	case "terminal":
 		return notifier.NewTerminal(notifier.TerminalOptions{In: stdin, Out: stdout, Reasons: reasons}), nil
 	default:

@@ -149,6 +149,20 @@ type Ask struct {
 	// Spacing is the least time between two questions, so that several
 	// invitations arriving together are asked one at a time.
 	Spacing Duration `yaml:"spacing"`
+	// Ntfy is the phone-push backend (via: ntfy).
+	Ntfy Ntfy `yaml:"ntfy"`
+}
+
+// Ntfy publishes questions to an ntfy topic; its buttons call back to a
+// small HTTP endpoint of the daemon.
+type Ntfy struct {
+	Server    string   `yaml:"server"`     // default https://ntfy.sh
+	Topic     string   `yaml:"topic"`      // a long random name: whoever knows it reads the questions
+	Token     string   `yaml:"token"`      // ntfy access token, optional (the config must then be 0600)
+	Listen    string   `yaml:"listen"`     // the daemon's callback address, e.g. 127.0.0.1:8517
+	PublicURL string   `yaml:"public_url"` // where the phone reaches it, e.g. https://home.example/rsvp
+	Priority  int      `yaml:"priority"`   // 1..5; 0 is the server's default
+	LinkTTL   Duration `yaml:"link_ttl"`   // how long a button works; default 30 days
 }
 
 // QuietHours is a daily window without questions.

@@ -63,6 +63,25 @@ accounts:
 	}
 }
 
+func TestNtfyNeedsATopicAndAListenAddress(t *testing.T) {
+	_, err := config.Parse("c.yaml", []byte("ask:\n  via: ntfy\n  ntfy:\n    priority: 9\n"))
+	for _, want := range []string{"ask.ntfy.topic", "ask.ntfy.listen", "c.yaml:4: ask.ntfy.priority: 9"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	os.WriteFile(path, []byte("ask:\n  via: ntfy\n  ntfy:\n    topic: rsvp-x\n    listen: 127.0.0.1:0\n    token: tk_secret\n"), 0o644)
+	if _, err := config.Load(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a readable config with an ntfy token: %v, want a refusal", err)
+	}
+	os.Chmod(path, 0o600)
+	if _, err := config.Load(path); err != nil {
+		t.Errorf("Load(0600 with token) = %v", err)
+	}
+}
+
 func TestOAuthAccountsAreChecked(t *testing.T) {
 	_, err := config.Parse("c.yaml", []byte(`accounts:
   - name: g
@@ -139,7 +158,7 @@ ask:
 		`config.yaml:23: detect.rules[5].in[0]: unknown place "subjekt"`,
 		`config.yaml:27: accounts[0].password: an IMAP account needs password_command, password_file or password`,
 		`config.yaml:29: accounts[0].security: plain (unencrypted) IMAP is only allowed to a loopback host`,
-		`config.yaml:32: ask.via: "pigeon": want desktop, command or terminal`,
+		`config.yaml:32: ask.via: "pigeon": want desktop, command, terminal or ntfy`,
 		`config.yaml:33: ask.quiet_hours.to: "8am": want a time of day as HH:MM`,
 		`config.yaml:34: ask.reasons[1]: unknown reason "bored"`,
 	}

@@ -193,13 +193,24 @@ func (v *validator) validate() {
 		}
 	}
 	switch c.Ask.Via {
+	case "ntfy":
+		n := c.Ask.Ntfy
+		if strings.TrimSpace(n.Topic) == "" {
+			v.errorf("ask.ntfy.topic", "ask.via is ntfy, so ask.ntfy.topic needs a topic (a long random name)")
+		}
+		if n.Listen == "" {
+			v.errorf("ask.ntfy.listen", "ask.via is ntfy, so ask.ntfy.listen needs the address the daemon listens on for the buttons, e.g. 127.0.0.1:8517")
+		}
+		if n.Priority < 0 || n.Priority > 5 {
+			v.errorf("ask.ntfy.priority", "%d: want 1 to 5, or 0 for the server's default", n.Priority)
+		}
 	case "desktop", "terminal":
 	case "command":
 		if len(c.Ask.Command) == 0 {
 			v.errorf("ask.command", "ask.via is command, so ask.command needs the program and its arguments")
 		}
 	default:
-		v.errorf("ask.via", "%q: want desktop, command or terminal", c.Ask.Via)
+		v.errorf("ask.via", "%q: want desktop, command, terminal or ntfy", c.Ask.Via)
 	}
 	if q := c.Ask.QuietHours; q.From != "" || q.To != "" {
 		for path, s := range map[string]string{"ask.quiet_hours.from": q.From, "ask.quiet_hours.to": q.To} {
@@ -330,6 +341,12 @@ func toClassifierRule(r Rule) classifier.Rule {
 // checkSecretsPermissions refuses a config that holds a password and can be
 // read by other users (product rule 4).
 func checkSecretsPermissions(c *Config) error {
+	if c.Ask.Ntfy.Token != "" && c.Path != "" {
+		if fi, err := os.Stat(c.Path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			return Errors{{File: c.Path, Path: "ask.ntfy.token",
+				Msg: fmt.Sprintf("the file holds an ntfy access token but other users can read it (mode %04o); run: chmod 600 %s", fi.Mode().Perm(), c.Path)}}
+		}
+	}
 	for i, a := range c.Accounts {
 		if a.Password == "" {
 			continue

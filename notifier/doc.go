@@ -10,7 +10,7 @@
 // question that gets no answer is simply asked again later, so a notifier
 // never has to remember anything across restarts to be correct.
 //
-// Three backends:
+// The backends:
 //
 //   - Desktop shows a freedesktop notification over D-Bus
 //     (org.freedesktop.Notifications, Desktop Notifications Specification
@@ -30,6 +30,26 @@
 //     on stdin, and reads the answer from its stdout.
 //   - Terminal prints the question and reads the answer from a terminal,
 //     for `rsvp demo` and for `rsvp run` in the foreground.
+//   - Ntfy, for a headless install, pushes the question to a phone through
+//     an ntfy server (https://ntfy.sh or a self-hosted one): a JSON publish
+//     to the server root, with the access token, if any, as a Bearer token
+//     (never logged). The message has three "http" action buttons, Decline,
+//     Reschedule and Ignore (ntfy shows at most three, so a decline reason
+//     other than the default is given with `rsvp decide ID decline --reason
+//     R`), each a POST to PublicURL/answer/TOKEN/ACTION on a small HTTP
+//     server rsvp runs on Listen (behind a reverse proxy, the path of
+//     PublicURL may be kept or stripped). TOKEN is 160 random bits, new for
+//     every question and good once: a second tap gets 410 Gone, an unknown
+//     or expired token (30 days) 404, and neither answers. Asking again
+//     kills the earlier link and reuses the message's sequence ID, so ntfy
+//     2.16 or later replaces the notification in place on Android and the
+//     web app, where Withdraw and an answer also clear it. Links die
+//     with the process; the daemon asks again after a restart. An
+//     unreachable or failing server (5xx, 429) gives ErrUnavailable; a
+//     refusal (401, 403, 400: the token or the topic) a plain error. Anyone
+//     who can read the topic can read and answer the questions: on a public
+//     server pick a long random topic, or use access control, and serve the
+//     callbacks over HTTPS.
 //
 // # Action keys
 //
