@@ -95,6 +95,9 @@ tail -n 9 /tmp/rsvp-demo.$$.out
 grep -q '^Summary: 12 messages, 5 invitations: 5 drafts written, 0 ignored' /tmp/rsvp-demo.$$.out
 rm -f /tmp/rsvp-demo.$$.out
 
+say "IMAP benchmark, short run (full figures: go run ./internal/cmd/imapbench)"
+go run ./internal/cmd/imapbench -quick | grep -E '^RESULT|goal|ratio|RSS|found|invitation found'
+
 say "fuzz ($FUZZTIME each)"
 go test -run '^$' -fuzz '^FuzzRead$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./mailmsg
 go test -run '^$' -fuzz '^FuzzReadClassify$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./classifier
