@@ -247,9 +247,10 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 		if err != nil {
 			return err
 		}
-		for _, m := range batch {
+		verdicts := classifyAll(cfg.Classifier, batch)
+		for i, m := range batch {
 			d.expect(s.name, d.opts.OpTimeout)
-			if err := d.handle(ctx, s, cfg, m); err != nil {
+			if err := d.handle(ctx, s, cfg, m, verdicts[i]); err != nil {
 				return err
 			}
 			if err := d.store.SetCursor(ctx, s.name, mboxName,

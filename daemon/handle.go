@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rsvp-mail/rsvp/classifier"
@@ -22,14 +25,13 @@ import (
 // and flags it. Only an error of the store or the connection is returned
 // (the session restarts); a message that cannot be read is logged and
 // skipped.
-func (d *Daemon) handle(ctx context.Context, s *accountState, cfg *config.Config, m mailbox.Message) error {
+func (d *Daemon) handle(ctx context.Context, s *accountState, cfg *config.Config, m mailbox.Message, v classifier.Verdict) error {
 	if m.Parsed == nil {
 		s.log.Warn("skipping a message that cannot be read", "uid", m.UID, "id", m.ID, "err", m.ParseErr)
 		d.emit(Event{Kind: EventSkipped, Account: s.name, UID: m.UID, Err: m.ParseErr})
 		return nil
 	}
 	msg := m.Parsed
-	v := cfg.Classifier.Classify(msg)
 	if !v.Invite {
 		s.log.Debug("not an invitation", "uid", m.UID, "score", v.Score, "subject", msg.Subject)
 		return nil
@@ -80,6 +82,28 @@ func (d *Daemon) handle(ctx context.Context, s *accountState, cfg *config.Config
 		d.emit(Event{Kind: EventFlagged, Account: s.name, Invitation: &inv, UID: m.UID})
 	}
 	return nil
+}
+
+// classifyAll classifies a batch on every core: in a backfill the rules,
+// not the network, are the bottleneck. The classifier is safe for
+// concurrent use.
+func classifyAll(c *classifier.Classifier, batch []mailbox.Message) []classifier.Verdict {
+	out := make([]classifier.Verdict, len(batch))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(batch)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(batch); i = int(next.Add(1) - 1) {
+				if batch[i].Parsed != nil {
+					out[i] = c.Classify(batch[i].Parsed)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func receivedAt(m mailbox.Message) time.Time {

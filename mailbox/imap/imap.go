@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -638,16 +639,33 @@ func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 		for _, f := range b.Flags {
 			m.Flags = append(m.Flags, string(f))
 		}
-		m.Parsed, m.ParseErr = mailmsg.Read(bytes.NewReader(raw), mailmsg.Options{MaxBodyBytes: cl.opts.BodyBytes})
 		batch = append(batch, m)
 		next.LastUID = max(next.LastUID, m.UID)
 	}
+	parseAll(batch, cl.opts.BodyBytes)
 	// Messages expunged between SEARCH and FETCH are simply absent; move the
 	// cursor past the whole batch so they are not searched for again.
 	if last := uint32(uids[len(uids)-1]); last > next.LastUID {
 		next.LastUID = last
 	}
 	return batch, next, nil
+}
+
+// parseAll parses a batch on every core (a backfill is bound by CPU).
+func parseAll(batch []mailbox.Message, bodyBytes int) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(batch)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(batch); i = int(next.Add(1) - 1) {
+				m := &batch[i]
+				m.Parsed, m.ParseErr = mailmsg.Read(bytes.NewReader(m.Raw), mailmsg.Options{MaxBodyBytes: bodyBytes})
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // collect reads a FETCH's responses as FetchCommand.Collect does, except
