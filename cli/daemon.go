@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	rdebug "runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -81,6 +82,13 @@ func runRun(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A daemon that runs all day should stay small: a soft memory limit
+	// makes the garbage collector work harder before the heap grows past
+	// it (a backfill of 20,000 messages peaked at 64 MB RSS without it).
+	// GOMEMLIMIT in the environment wins.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		rdebug.SetMemoryLimit(daemonMemoryLimit)
+	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	go reloadOnHangup(ctx, d, cfg.Path, log)
@@ -89,6 +97,9 @@ func runRun(e *env, args []string) error {
 	sdnotify.Stopping()
 	return err
 }
+
+// daemonMemoryLimit is rsvp run's soft memory limit (runtime/debug).
+const daemonMemoryLimit = 40 << 20
 
 // reloadOnHangup re-reads the config on SIGHUP (systemctl --user reload
 // rsvp). A config with errors is refused, every error logged, and the
