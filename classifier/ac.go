@@ -1,6 +1,9 @@
 package classifier
 
-import "sort"
+import (
+	"sort"
+	"unicode/utf8"
+)
 
 // matcher finds every occurrence of many byte patterns in one pass over a
 // text (Aho–Corasick). Keyword lists from all rules share one matcher, so the
@@ -124,20 +127,161 @@ func newMatcher(patterns []string) *matcher {
 func (m *matcher) scan(text string, hit func(id int32, end int) bool) {
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		b := text[i]
-		for {
-			if s == 0 {
-				s = m.root[b]
-				break
-			}
-			if to := m.nodes[s].next(b); to >= 0 {
-				s = to
-				break
-			}
-			s = m.nodes[s].fail
-		}
+		s = m.step(s, text[i])
 		for o := s; o > 0; o = m.nodes[o].dict {
 			for _, id := range m.nodes[o].out {
+				if !hit(id, i+1) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// step is the state after reading b in state s.
+func (m *matcher) step(s int32, b byte) int32 {
+	for {
+		if s == 0 {
+			return m.root[b]
+		}
+		if to := m.nodes[s].next(b); to >= 0 {
+			return to
+		}
+		s = m.nodes[s].fail
+	}
+}
+
+// dfa is a matcher as a table: one lookup a byte, no fail links.
+// Bytes are mapped to classes first (the bytes no pattern uses are one
+// class), which keeps the table small.
+type dfa struct {
+	class [256]uint8
+	ascii [utf8.RuneSelf]uint8 // class of the canonical byte of an ASCII byte (see canonRune)
+	n     int                  // classes
+	// tab[s<<shift|class] is the state after state s. States are
+	// numbered so that those where a pattern (or one of its suffixes)
+	// ends are the ones from hit up.
+	tab   []uint16
+	shift uint
+	hit   int
+	// The patterns that end in state hit+i are outs[off[i]:off[i+1]].
+	off  []int32
+	outs []int32
+}
+
+const maxDFA = 1 << 21 // table entries
+
+// newDFA builds the table of m, a matcher of strs; nil when it would be
+// too big.
+func newDFA(m *matcher, strs []string) *dfa {
+	d := &dfa{}
+	var rep []byte // a byte of each class; class 0 is every unused byte
+	rep = append(rep, 0)
+	used := [256]bool{}
+	for _, s := range strs {
+		for i := 0; i < len(s); i++ {
+			used[s[i]] = true
+		}
+	}
+	for b := 0; b < 256; b++ {
+		if used[b] {
+			d.class[b] = uint8(len(rep))
+			rep = append(rep, byte(b))
+		}
+	}
+	if len(rep) > 256 {
+		return nil
+	}
+	for b := 0; b < 256; b++ {
+		if !used[b] {
+			// A byte no pattern uses leads back to the root.
+			d.class[b] = 0
+		}
+	}
+	if used[0] {
+		// Byte 0 is used: class 0 needs a byte no pattern uses.
+		free := -1
+		for b := 1; b < 256; b++ {
+			if !used[b] {
+				free = b
+				break
+			}
+		}
+		if free < 0 {
+			return nil
+		}
+		rep[0] = byte(free)
+	}
+	d.n = len(rep)
+	states := len(m.nodes)
+	for 1<<d.shift < d.n {
+		d.shift++
+	}
+	stride := 1 << d.shift
+	if states*stride > maxDFA || states >= 1<<16 {
+		return nil
+	}
+	id := make([]int, states)
+	next := 0
+	for _, out := range []bool{false, true} {
+		if out {
+			d.hit = next
+		}
+		for s := range m.nodes {
+			// The root (0) has no output and stays 0.
+			if (s > 0 && (len(m.nodes[s].out) > 0 || m.nodes[s].dict > 0)) != out {
+				continue
+			}
+			id[s] = next
+			next++
+			if out {
+				d.off = append(d.off, int32(len(d.outs)))
+				for o := int32(s); o > 0; o = m.nodes[o].dict {
+					d.outs = append(d.outs, m.nodes[o].out...)
+				}
+			}
+		}
+	}
+	d.off = append(d.off, int32(len(d.outs)))
+	// Breadth first, a state's row is its edges and, for the rest, the
+	// row of its fail state, which is shallower.
+	d.tab = make([]uint16, states*stride)
+	queue := make([]int32, 1, states)
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		row := d.tab[id[s]*stride : (id[s]+1)*stride]
+		if s == 0 {
+			for c, b := range rep {
+				if to := m.root[b]; to > 0 {
+					row[c] = uint16(id[to])
+					queue = append(queue, to)
+				}
+			}
+			continue
+		}
+		f := m.nodes[s].fail
+		copy(row, d.tab[id[f]*stride:(id[f]+1)*stride])
+		for _, e := range m.nodes[s].edges {
+			row[d.class[e.b]] = uint16(id[e.to])
+			queue = append(queue, e.to)
+		}
+	}
+	for c := 0; c < utf8.RuneSelf; c++ {
+		d.ascii[c] = d.class[canonRune(rune(c))]
+	}
+	return d
+}
+
+// scan is matcher.scan, with the table.
+func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
+	row := 0
+	tab, shift, first := d.tab, d.shift, d.hit
+	for i := 0; i < len(text); i++ {
+		row = int(tab[row<<shift|int(d.class[text[i]])])
+		if row >= first {
+			k := row - first
+			for _, id := range d.outs[d.off[k]:d.off[k+1]] {
 				if !hit(id, i+1) {
 					return
 				}

@@ -122,11 +122,16 @@ type Classifier struct {
 	byName    map[string]*compiled
 	names     []string // rule names by evaluation slot
 	match     *matcher
+	matchDFA  *dfa         // match as a table; nil when too big
 	keywords  []keywordRef // by matcher pattern id
 	fields    []source     // the distinct places keyword rules look
 	allow     []string
 	deny      []string
 	own       map[string]bool
+	pf        *pfProgram // the literal prefilter of the pattern rules
+	// noPrefilter runs every pattern with a plain search (for tests and
+	// benchmarks).
+	noPrefilter bool
 }
 
 type compiled struct {
@@ -135,6 +140,7 @@ type compiled struct {
 	order   int // evaluation slot
 	sources []source
 	re      *regexp.Regexp
+	pf      *prefilter // nil: plain search
 	present source
 	allOf   []int
 	anyOf   []int
@@ -369,6 +375,7 @@ func Compile(spec Spec) (*Classifier, error) {
 		}
 	}
 	c.buildMatcher()
+	c.buildPrefilters()
 	return c, nil
 }
 
@@ -479,6 +486,7 @@ func (c *Classifier) buildMatcher() {
 		}
 	}
 	c.match = newMatcher(patterns)
+	c.matchDFA = newDFA(c.match, patterns)
 }
 
 // Threshold is the score at which a message counts as an invitation.
@@ -526,7 +534,11 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 			continue
 		}
 		bit := uint64(1) << bitIdx
-		c.match.scan(text, func(id int32, end int) bool {
+		scan := c.match.scan
+		if c.matchDFA != nil {
+			scan = c.matchDFA.scan
+		}
+		scan(text, func(id int32, end int) bool {
 			k := &c.keywords[id]
 			if k.sourceMask&bit == 0 || fired[k.rule] {
 				return true
@@ -546,7 +558,7 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 		switch {
 		case cr.re != nil:
 			for _, src := range cr.sources {
-				if loc := cr.re.FindStringIndex(texts.raw(src)); loc != nil {
+				if loc := c.findPattern(cr, texts, src); loc != nil {
 					fired[i] = true
 					match[i] = texts.raw(src)[loc[0]:loc[1]]
 					where[i] = src.String()

@@ -1,7 +1,7 @@
 package classifier
 
 import (
-	"strings"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,10 +17,111 @@ func fold(s string) string {
 	if isPlainASCII(s) {
 		return foldASCII(s)
 	}
-	s = norm.NFD.String(s)
-	var b strings.Builder
-	b.Grow(len(s))
+	if !utf8.ValidString(s) {
+		return foldRunes(norm.NFD.String(s), make([]byte, 0, len(s)), false)
+	}
+	// ASCII characters neither decompose nor combine with what is next to
+	// them, so the text is decomposed a stretch of non-ASCII characters at
+	// a time, and ASCII characters are mapped directly, as foldRunes would.
+	b := make([]byte, 0, len(s)+len(s)/16)
 	space := false
+	var seg []byte
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] < utf8.RuneSelf {
+			j++
+		}
+		b, space = foldASCIIRun(b, s[i:j], &foldTabRunes, space)
+		if i = j; i == len(s) {
+			break
+		}
+		for j < len(s) && s[j] >= utf8.RuneSelf {
+			j++
+		}
+		if norm.NFD.IsNormalString(s[i:j]) {
+			b, space = foldRunesSpace(s[i:j], b, space)
+		} else {
+			seg = norm.NFD.AppendString(seg[:0], s[i:j])
+			b, space = foldRunesSpace(string(seg), b, space)
+		}
+		i = j
+	}
+	return string(b)
+}
+
+// foldASCIIRun appends the folded form of the ASCII text s to b, after text
+// that ended in white space when space is true, and says whether s does.
+// (It avoids branching on every space, which costs more than the rest.)
+func foldASCIIRun(b []byte, s string, tab *[256]byte, space bool) ([]byte, bool) {
+	i := 0
+	for i < len(s) && tab[s[i]] == foldSpace {
+		i++
+		space = true
+	}
+	if i == len(s) {
+		return b, space
+	}
+	b = slices.Grow(b, len(s)-i+1)
+	n := len(b)
+	b = b[:cap(b)]
+	if space && n > 0 {
+		b[n] = ' '
+		n++
+	}
+	// Every byte is written; a space only moves on when it follows
+	// something else, so a run of spaces leaves one.
+	prev := 0
+	for ; i < len(s); i++ {
+		c := tab[s[i]]
+		sp := int(foldIsSpace[c])
+		b[n] = foldOut[c]
+		n += 1 - sp&prev
+		prev = sp
+	}
+	if prev == 1 {
+		// A trailing run of spaces is only written if more follows.
+		return b[:n-1], true
+	}
+	return b[:n], false
+}
+
+// foldIsSpace is 1 for foldSpace; foldOut writes it as ' '.
+var foldIsSpace, foldOut = func() (sp, out [256]byte) {
+	for c := range out {
+		out[c] = byte(c)
+	}
+	sp[foldSpace], out[foldSpace] = 1, ' '
+	return sp, out
+}()
+
+const foldSpace = 0xff
+
+// foldTabASCII folds the bytes of an ASCII text; foldTabRunes folds ASCII
+// characters as foldRunes does, which also turns ` into '.
+var foldTabASCII, foldTabRunes = func() (a, r [256]byte) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		a[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			a[c] += 'a' - 'A'
+		}
+	}
+	for _, c := range " \t\n\r\v\f" {
+		a[c] = foldSpace
+	}
+	r = a
+	r['`'] = '\''
+	return a, r
+}()
+
+// foldRunes appends the folded form of s, decomposed (NFD), to b.
+func foldRunes(s string, b []byte, space bool) string {
+	b, _ = foldRunesSpace(s, b, space)
+	return string(b)
+}
+
+// foldRunesSpace is foldRunes, continuing after text that ended in white
+// space when space is true, and saying whether s does.
+func foldRunesSpace(s string, b []byte, space bool) ([]byte, bool) {
 	for _, r := range s {
 		switch {
 		case unicode.Is(unicode.Mn, r):
@@ -29,8 +130,8 @@ func fold(s string) string {
 			space = true
 			continue
 		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
+		if space && len(b) > 0 {
+			b = append(b, ' ')
 		}
 		space = false
 		switch r {
@@ -41,22 +142,22 @@ func fold(s string) string {
 		case '“', '”', '„', '«', '»':
 			r = '"'
 		case 'ß':
-			b.WriteString("ss")
+			b = append(b, "ss"...)
 			continue
 		case 'ø':
 			r = 'o'
 		case 'Ø':
 			r = 'o'
 		case 'æ', 'Æ':
-			b.WriteString("ae")
+			b = append(b, "ae"...)
 			continue
 		case 'œ', 'Œ':
-			b.WriteString("oe")
+			b = append(b, "oe"...)
 			continue
 		}
-		b.WriteRune(unicode.ToLower(r))
+		b = utf8.AppendRune(b, unicode.ToLower(r))
 	}
-	return b.String()
+	return b, space
 }
 
 func isPlainASCII(s string) bool {
@@ -69,24 +170,7 @@ func isPlainASCII(s string) bool {
 }
 
 func foldASCII(s string) string {
-	b := make([]byte, 0, len(s))
-	space := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case ' ', '\t', '\n', '\r', '\v', '\f':
-			space = true
-			continue
-		}
-		if space && len(b) > 0 {
-			b = append(b, ' ')
-		}
-		space = false
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
+	b, _ := foldASCIIRun(make([]byte, 0, len(s)), s, &foldTabASCII, false)
 	return string(b)
 }
 

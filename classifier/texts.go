@@ -12,10 +12,24 @@ type texts struct {
 	m     *mailmsg.Message
 	raws  map[source]string
 	folds map[source]string
+	hits  map[source]*pfHits
 }
 
 func newTexts(m *mailmsg.Message) *texts {
 	return &texts{m: m, raws: map[source]string{}, folds: map[source]string{}}
+}
+
+// prefilterHits is where the pattern rules' literals occur in a place.
+func (t *texts) prefilterHits(s source, p *pfProgram) *pfHits {
+	if h, ok := t.hits[s]; ok {
+		return h
+	}
+	if t.hits == nil {
+		t.hits = map[source]*pfHits{}
+	}
+	h := p.scan(t.raw(s))
+	t.hits[s] = h
+	return h
 }
 
 func (t *texts) raw(s source) string {

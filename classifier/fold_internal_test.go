@@ -1,0 +1,136 @@
+package classifier
+
+import (
+	"io/fs"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// foldReference is fold as it was first written: the whole text decomposed
+// at once. fold must give exactly the same, faster.
+func foldReference(s string) string {
+	if isPlainASCII(s) {
+		return foldASCII(s)
+	}
+	s = norm.NFD.String(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			continue
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		switch r {
+		case '’', '‘', '´', '`', 'ʼ':
+			r = '\''
+		case '–', '—', '‐', '‑', '−':
+			r = '-'
+		case '“', '”', '„', '«', '»':
+			r = '"'
+		case 'ß':
+			b.WriteString("ss")
+			continue
+		case 'ø':
+			r = 'o'
+		case 'Ø':
+			r = 'o'
+		case 'æ', 'Æ':
+			b.WriteString("ae")
+			continue
+		case 'œ', 'Œ':
+			b.WriteString("oe")
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// repoFiles is the text of every mail and prose file of the repository and
+// the shared corpus.
+func repoFiles(tb testing.TB) []string {
+	var out []string
+	for _, root := range []string{"..", filepath.Join("..", "..", "shared", "corpus")} {
+		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if d.IsDir() && d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			switch filepath.Ext(path) {
+			case ".eml", ".md", ".txt", ".tmpl", ".yaml", ".json", ".go":
+				if b, err := os.ReadFile(path); err == nil {
+					out = append(out, string(b))
+				}
+			}
+			return nil
+		})
+	}
+	if len(out) < 400 {
+		tb.Fatalf("only %d files found", len(out))
+	}
+	return out
+}
+
+// foldAlphabet has what makes decomposition hard: combining marks in and
+// out of canonical order, precomposed letters, Hangul, odd spaces, the
+// characters fold maps, invalid bytes.
+var foldAlphabet = []string{"a", "e", "E", " ", "\t", "\n", "\r\n", "`", "'", "é", "É", "e\u0301", "\u0301", "\u0328",
+	"\u0301\u0328", "\u0328\u0301", "ą\u0301", "ǻ", "ß", "ẞ", "æ", "Œ", "ø", "Ø", "’", "–", "“", "«", "\u00a0",
+	"\u2003", "\u3000", "\u0085", "한", "\u1100\u1161", "ﬁ", "Å", "\u212b", "\u212a", "İ", "ı", "ſ", "Σ", "ς",
+	"\u034f", "\u0345", "\xff", "\xc3", "\xe2\x82", "😀", "x", "1", "\u0300\u0300\u0300\u0300\u0300\u0300\u0300\u0300"}
+
+func randomFoldText(rnd *rand.Rand) string {
+	var b strings.Builder
+	for n := rnd.Intn(60); n > 0; n-- {
+		b.WriteString(foldAlphabet[rnd.Intn(len(foldAlphabet))])
+	}
+	return b.String()
+}
+
+func TestFoldMatchesReference(t *testing.T) {
+	t.Parallel()
+	check := func(s string) {
+		if got, want := fold(s), foldReference(s); got != want {
+			t.Fatalf("fold(%q) = %q, want %q", s, got, want)
+		}
+	}
+	for _, s := range repoFiles(t) {
+		check(s)
+		check(strings.ToUpper(s))
+	}
+	rnd := rand.New(rand.NewSource(1))
+	for i := 0; i < 100000; i++ {
+		check(randomFoldText(rnd))
+	}
+	// Long runs of combining marks (stream-safe text inserts CGJ).
+	check("a" + strings.Repeat("\u0301", 100) + "b")
+	check(strings.Repeat("é\u0301", 100))
+}
+
+func FuzzFold(f *testing.F) {
+	rnd := rand.New(rand.NewSource(2))
+	for i := 0; i < 20; i++ {
+		f.Add(randomFoldText(rnd))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := fold(s), foldReference(s); got != want {
+			t.Fatalf("fold(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
