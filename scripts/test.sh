@@ -101,6 +101,8 @@ go run ./internal/cmd/imapbench -quick | grep -E '^RESULT|goal|ratio|RSS|found|i
 say "fuzz ($FUZZTIME each)"
 go test -run '^$' -fuzz '^FuzzRead$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./mailmsg
 go test -run '^$' -fuzz '^FuzzReadClassify$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./classifier
+go test -run '^$' -fuzz '^FuzzPatternPrefilter$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./classifier
+go test -run '^$' -fuzz '^FuzzFold$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./classifier
 
 say "benchmarks (one pass each, to keep them working; figures: go test -bench . ./classifier)"
 go test -run '^$' -bench . -benchtime 1x ./... >/dev/null
