@@ -17,9 +17,6 @@ import (
 	"testing"
 	"time"
 
-	goimap "github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
 	"github.com/rsvp-mail/rsvp/mailbox"
@@ -411,7 +408,7 @@ func TestFirstStartLooksOnlyAtRecentMail(t *testing.T) {
 	sort.Strings(names)
 	// Two invitations from a month ago, one from today.
 	for _, n := range names[:2] {
-		appendAt(t, s, raw[n], time.Now().AddDate(0, -1, 0))
+		s.AppendAt(t, raw[n], time.Now().AddDate(0, -1, 0))
 	}
 	s.Deliver(t, s.User, "INBOX", raw[names[2]])
 	st := openStore(t, t.TempDir())
@@ -576,28 +573,5 @@ func TestPasswordFileReadableByOthersIsRefused(t *testing.T) {
 	_, err = Password(context.Background(), config.Account{PasswordCommand: []string{"sh", "-c", "echo locked >&2; exit 3"}})
 	if err == nil || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("Password(failing command) = %v, want its stderr in the error", err)
-	}
-}
-
-func appendAt(t testing.TB, s *dovecot.Server, raw []byte, when time.Time) {
-	t.Helper()
-	appendIMAP(t, s, raw, when) // doveadm save cannot set INTERNALDATE
-}
-
-func appendIMAP(t testing.TB, s *dovecot.Server, raw []byte, when time.Time) {
-	t.Helper()
-	c, err := imapclient.DialInsecure(s.Addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(s.User, s.Password).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	ac := c.Append("INBOX", int64(len(raw)), &goimap.AppendOptions{Time: when})
-	ac.Write(raw)
-	ac.Close()
-	if _, err := ac.Wait(); err != nil {
-		t.Fatal(err)
 	}
 }

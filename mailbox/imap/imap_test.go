@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	goimap "github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
 	"github.com/rsvp-mail/rsvp/mailbox"
 )
@@ -53,26 +50,6 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// appendOld stores a message with an old INTERNALDATE, through a separate
-// plain go-imap connection (setup, not the code under test).
-func appendOld(t *testing.T, s *dovecot.Server, raw []byte, when time.Time) {
-	t.Helper()
-	c, err := imapclient.DialInsecure(s.Addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(s.User, s.Password).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	ac := c.Append("INBOX", int64(len(raw)), &goimap.AppendOptions{Time: when})
-	ac.Write(raw)
-	ac.Close()
-	if _, err := ac.Wait(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func uids(ms []mailbox.Message) []uint32 {
 	var u []uint32
 	for _, m := range ms {
@@ -92,8 +69,8 @@ func assertNoSeen(t *testing.T, s *dovecot.Server) {
 
 func TestFetchFirstStartOnlyNewMailThenIncremental(t *testing.T) {
 	s := dovecot.Start(t, dovecot.Options{})
-	appendOld(t, s, corpus(t, 1), time.Now().AddDate(-1, 0, 0))
-	appendOld(t, s, corpus(t, 2), time.Now().AddDate(0, -2, 0))
+	s.AppendAt(t, corpus(t, 1), time.Now().AddDate(-1, 0, 0))
+	s.AppendAt(t, corpus(t, 2), time.Now().AddDate(0, -2, 0))
 	s.Deliver(t, s.User, "INBOX", corpus(t, 3))
 	s.Deliver(t, s.User, "INBOX", corpus(t, 4))
 
@@ -141,7 +118,7 @@ func TestFirstStartWindowHoldsAcrossBatches(t *testing.T) {
 	for i := 1; i <= 4; i++ {
 		s.Deliver(t, s.User, "INBOX", corpus(t, i))
 	}
-	appendOld(t, s, corpus(t, 5), time.Now().AddDate(-1, 0, 0)) // UID 5, a year old
+	s.AppendAt(t, corpus(t, 5), time.Now().AddDate(-1, 0, 0)) // UID 5, a year old
 	s.Deliver(t, s.User, "INBOX", corpus(t, 6))
 	c := dial(t, s, func(o *Options) { o.BatchSize = 2 })
 	var all []uint32
