@@ -159,6 +159,10 @@ func (a *asker) round(ctx context.Context) time.Time {
 		}
 	}
 	q := a.question(inv, inv.AskedCount > 1)
+	// Spacing runs from the moment a question is shown, which is after it
+	// was recorded: measured from the earlier now, a slow store write would
+	// eat into the gap before the next one.
+	now = d.now()
 	a.lastAsk = now
 	if err := a.n.Ask(ctx, q); err != nil {
 		a.failedAt[inv.ID] = now
