@@ -150,13 +150,16 @@ func Read(r io.Reader, opts Options) (*Message, error) {
 	m.readHeader()
 
 	w := walker{opts: opts, msg: m}
+	if l, ok := r.(interface{ Len() int }); ok {
+		w.sizeHint = l.Len()
+	}
 	w.walk(ent, 0)
 	if lr.N <= 0 {
 		m.Truncated = true
 	}
 	switch {
-	case strings.TrimSpace(w.plain.String()) != "":
-		m.Text = normalizeText(w.plain.String())
+	case w.plainText:
+		m.Text = normalizeText(w.plain.Bytes())
 	case w.html.Len() > 0:
 		m.Text = htmlToText(w.html.Bytes(), opts.MaxBodyBytes)
 		m.HTMLOnly = true
@@ -295,6 +298,12 @@ type walker struct {
 	html     bytes.Buffer
 	havePln  bool
 	haveHTML bool
+	// plainText is true once a text/plain part with more than white
+	// space was read: the text is that, and no HTML part is read.
+	plainText bool
+	// sizeHint is the size of the whole input when known: no part's
+	// body is longer.
+	sizeHint int
 }
 
 func (w *walker) walk(e *message.Entity, depth int) {
@@ -347,8 +356,9 @@ func (w *walker) leaf(e *message.Entity) {
 	switch {
 	case isCalendar:
 		if w.msg.Calendar == nil {
-			b := w.read(e, params, maxCalendarBytes)
-			if cal := ParseCalendar(b); cal != nil {
+			var b bytes.Buffer
+			w.read(&b, e, params, maxCalendarBytes)
+			if cal := ParseCalendar(b.Bytes()); cal != nil {
 				w.msg.Calendar = cal
 			}
 		}
@@ -356,24 +366,29 @@ func (w *walker) leaf(e *message.Entity) {
 		return
 	case ct == "text/plain" && !w.havePln:
 		w.havePln = true
-		w.plain.Write(w.read(e, params, w.opts.MaxBodyBytes))
-	case ct == "text/html" && !w.haveHTML:
+		w.read(&w.plain, e, params, w.opts.MaxBodyBytes)
+		w.plainText = len(bytes.TrimSpace(w.plain.Bytes())) > 0
+	case ct == "text/html" && !w.haveHTML && !w.plainText:
 		w.haveHTML = true
-		w.html.Write(w.read(e, params, w.opts.MaxBodyBytes*htmlReadFactor))
+		w.read(&w.html, e, params, w.opts.MaxBodyBytes*htmlReadFactor)
 	}
 }
 
-// read returns at most limit bytes of the part's decoded body as UTF-8.
-func (w *walker) read(e *message.Entity, params map[string]string, limit int) []byte {
-	b, err := io.ReadAll(io.LimitReader(e.Body, int64(limit)+1))
+// read writes at most limit bytes of the part's decoded body, as UTF-8,
+// into the empty buffer dst.
+func (w *walker) read(dst *bytes.Buffer, e *message.Entity, params map[string]string, limit int) {
+	if w.sizeHint > 0 {
+		dst.Grow(min(w.sizeHint, limit) + bytes.MinRead) // ReadFrom wants MinRead free at the end
+	}
+	_, err := dst.ReadFrom(io.LimitReader(e.Body, int64(limit)+1))
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		w.problem("body: " + err.Error())
 	}
-	if len(b) > limit {
-		b = b[:limit]
+	if dst.Len() > limit {
+		dst.Truncate(limit)
 		w.msg.Truncated = true
 	}
-	if !utf8.Valid(b) {
+	if b := dst.Bytes(); !utf8.Valid(b) {
 		// go-message already converted a known charset; bytes that are
 		// still not UTF-8 come from an unknown or missing charset. Most
 		// such mail is Latin-1 or its Windows superset.
@@ -381,10 +396,10 @@ func (w *walker) read(e *message.Entity, params map[string]string, limit int) []
 			w.problem(fmt.Sprintf("unknown charset %q, read as windows-1252", cs))
 		}
 		if d, err := charmap.Windows1252.NewDecoder().Bytes(b); err == nil {
-			b = d
+			dst.Reset()
+			dst.Write(d)
 		}
 	}
-	return b
 }
 
 // sanitize removes control characters (CR and LF included) from a header

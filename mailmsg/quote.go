@@ -13,33 +13,86 @@ import (
 // invitation.
 func FreshText(text string) string {
 	lines := strings.Split(text, "\n")
-	out := make([]string, 0, len(lines))
-	for i := 0; i < len(lines); i++ {
+	// While every line so far is kept, the result is a prefix of text and
+	// out stays nil; the first dropped line starts the copy.
+	var out []string
+	kept := 0  // with out nil: text[:kept] is the result so far
+	start := 0 // offset of lines[i] in text
+	skip := func(i int) {
+		if out == nil {
+			out = append(make([]string, 0, len(lines)), lines[:i]...)
+		}
+	}
+	for i := 0; i < len(lines); start, i = start+len(lines[i])+1, i+1 {
 		line := lines[i]
 		trim := strings.TrimSpace(line)
 		if strings.HasPrefix(trim, ">") {
+			skip(i)
 			continue
 		}
-		if originalMarker.MatchString(trim) {
+		// Each check below runs its expression only on lines that can
+		// start a match: most lines of a body can start none.
+		if strings.HasPrefix(trim, "--") && originalMarker.MatchString(trim) {
 			break
 		}
-		if headerBlock(lines, i) {
+		if mayStartHeaderBlock(trim) && headerBlock(lines, i) {
 			break
 		}
-		if attribution.MatchString(trim) || (i+1 < len(lines) && attribution.MatchString(trim+" "+strings.TrimSpace(strings.TrimLeft(lines[i+1], "> ")))) {
+		if mayStartAttribution(trim) && (attribution.MatchString(trim) || (i+1 < len(lines) && attribution.MatchString(trim+" "+strings.TrimSpace(strings.TrimLeft(lines[i+1], "> "))))) {
 			if quotedFollows(lines, i+1) {
 				// Skip the attribution line; the quote itself is
 				// dropped line by line above, so an answer written
 				// between quoted parts is kept.
+				skip(i)
 				if !attribution.MatchString(trim) {
-					i++
+					start, i = start+len(lines[i])+1, i+1
 				}
 				continue
 			}
 		}
-		out = append(out, line)
+		if out != nil {
+			out = append(out, line)
+		} else {
+			kept = start + len(line)
+		}
+	}
+	if out == nil {
+		return strings.TrimRight(text[:kept], "\n ")
 	}
 	return strings.TrimRight(strings.Join(out, "\n"), "\n ")
+}
+
+// mayStartAttribution reports whether an attribution ("On … wrote:") can
+// start with the trimmed line trim, alone or joined to the next by a space:
+// it starts with on, am, le or el, then white space or nothing.
+func mayStartAttribution(trim string) bool {
+	if len(trim) < 2 {
+		return false
+	}
+	switch a, b := trim[0]|0x20, trim[1]|0x20; {
+	case a == 'o' && b == 'n', a == 'a' && b == 'm', a == 'l' && b == 'e', a == 'e' && b == 'l':
+		return len(trim) == 2 || isRESpace(trim[2])
+	}
+	return false
+}
+
+// mayStartHeaderBlock reports whether quotedFrom can match trim: after an
+// optional "*", one of from, von, de, da.
+func mayStartHeaderBlock(trim string) bool {
+	trim = strings.TrimPrefix(trim, "*")
+	if trim == "" {
+		return false
+	}
+	switch trim[0] | 0x20 {
+	case 'f', 'v', 'd':
+		return true
+	}
+	return false
+}
+
+// isRESpace is \s in Go's regular expressions.
+func isRESpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
 // quotedFollows reports whether a quoted line comes within the next few lines.

@@ -3,6 +3,7 @@ package mailmsg
 import (
 	"bytes"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -10,40 +11,87 @@ import (
 
 // normalizeText makes body text uniform: valid UTF-8, LF line ends, no
 // trailing spaces, no runs of more than one blank line, no control
-// characters but newlines.
-func normalizeText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\r", "\n")
-	var b strings.Builder
-	b.Grow(len(s))
-	blank := 0
-	for _, line := range strings.Split(s, "\n") {
-		line = strings.TrimRight(strings.Map(func(r rune) rune {
-			switch {
-			case r == '\t', r == '\u00a0':
-				return ' '
-			case r < 0x20, r == 0x7f, r == '\u200b', r == '\ufeff', r == '\u200c', r == '\u00ad':
-				return -1
-			}
-			return r
-		}, line), " ")
-		if line == "" {
+// characters but newlines. Tabs and no-break spaces become spaces;
+// zero-width spaces and joiners, byte order marks and soft hyphens go.
+//
+// It is one pass over the text, bytes at a time where they are ASCII: every
+// message read goes through it.
+func normalizeText(s []byte) string {
+	if !utf8.Valid(s) {
+		s = bytes.ToValidUTF8(s, []byte("\uFFFD"))
+	}
+	out := make([]byte, 0, len(s))
+	line := make([]byte, 0, 128) // the current line, as it is written
+	blank := 0                   // blank lines since the last line written
+	flush := func() {
+		line = bytes.TrimRight(line, " ")
+		if len(line) == 0 {
 			blank++
-			continue
+			return
 		}
-		if b.Len() > 0 {
+		if len(out) > 0 {
 			if blank > 0 {
-				b.WriteString("\n\n")
+				out = append(out, '\n', '\n')
 			} else {
-				b.WriteByte('\n')
+				out = append(out, '\n')
 			}
 		}
 		blank = 0
-		b.WriteString(line)
+		out = append(out, line...)
+		line = line[:0]
 	}
-	return b.String()
+	for i := 0; i < len(s); {
+		c := s[i]
+		if plainByte[c] {
+			// The common case: a run of printable ASCII, copied at once.
+			j := i + 1
+			for j < len(s) && plainByte[s[j]] {
+				j++
+			}
+			line = append(line, s[i:j]...)
+			i = j
+			continue
+		}
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '\n':
+				flush()
+			case c == '\r': // CRLF and a lone CR both end a line
+				if i+1 < len(s) && s[i+1] == '\n' {
+					i++
+				}
+				flush()
+			case c == '\t':
+				line = append(line, ' ')
+			case c < 0x20, c == 0x7f:
+			default:
+				line = append(line, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(s[i:])
+		switch r {
+		case '\u00a0':
+			line = append(line, ' ')
+		case '\u200b', '\ufeff', '\u200c', '\u00ad':
+		default:
+			line = append(line, s[i:i+n]...)
+		}
+		i += n
+	}
+	flush()
+	return string(out)
 }
+
+// plainByte is true for the printable ASCII bytes normalizeText keeps as
+// they are.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = true
+	}
+	return t
+}()
 
 // htmlToText renders HTML as the plain text a reader would see: no markup,
 // scripts, styles or hidden preheaders; block elements and <br> as line
@@ -69,7 +117,7 @@ func htmlToText(src []byte, limit int) string {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			return normalizeText(string(b))
+			return normalizeText(b)
 		case html.TextToken:
 			if skip > 0 {
 				continue
@@ -136,7 +184,7 @@ func htmlToText(src []byte, limit int) string {
 			}
 		}
 	}
-	return normalizeText(string(b))
+	return normalizeText(b)
 }
 
 func blockGap(a atom.Atom) int {
