@@ -39,15 +39,16 @@ func (s *Store) Cursor(ctx context.Context, account, mailbox string) (Cursor, bo
 // and set from the clock. The write survives a crash of the process; a power
 // cut may lose the last few, which costs only reading those messages again.
 func (s *Store) SetCursor(ctx context.Context, account, mailbox string, c Cursor) error {
-	_, err := s.cursorDB.ExecContext(ctx, `
-INSERT INTO cursors (account, mailbox, uidvalidity, last_uid, token, updated_at)
-VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (account, mailbox) DO UPDATE SET
-	uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,
-	token = excluded.token, updated_at = excluded.updated_at`,
-		account, mailbox, c.UIDValidity, c.LastUID, c.Token, nanos(s.now()))
+	_, err := s.setCursor.ExecContext(ctx, account, mailbox, c.UIDValidity, c.LastUID, c.Token, nanos(s.now()))
 	if err != nil {
 		return fmt.Errorf("set cursor %s/%s: %w", account, mailbox, err)
 	}
 	return nil
 }
+
+const setCursorSQL = `
+INSERT INTO cursors (account, mailbox, uidvalidity, last_uid, token, updated_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (account, mailbox) DO UPDATE SET
+	uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,
+	token = excluded.token, updated_at = excluded.updated_at`

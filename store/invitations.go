@@ -215,6 +215,9 @@ func deriveID(account, msgid string, attempt int) string {
 // returns that one with false and records nothing new, except that the
 // invitation's location (mailbox, UIDVALIDITY, UID) is updated to where it
 // was seen now: after a UIDVALIDITY change the old UID means nothing.
+// The record survives a crash of the process; a power cut may lose it
+// together with the cursors written after it, and reading that mail again
+// finds it again.
 func (s *Store) AddInvitation(ctx context.Context, f Found) (Invitation, bool, error) {
 	f.MessageID = strings.TrimSpace(f.MessageID)
 	if f.Account == "" || f.MessageID == "" {
@@ -230,7 +233,8 @@ func (s *Store) AddInvitation(ctx context.Context, f Found) (Invitation, bool, e
 	}
 	var inv Invitation
 	var added bool
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	// On the NORMAL connection: see Open.
+	err = inTxOn(ctx, s.redoDB, func(tx *sql.Tx) error {
 		existing, err := getOne(ctx, tx, `account = ? AND message_id = ?`, f.Account, f.MessageID)
 		if err == nil {
 			if existing.Mailbox != f.Mailbox || existing.UIDValidity != f.UIDValidity || existing.UID != f.UID {

@@ -51,11 +51,14 @@ type Options struct {
 // Store is an open database. Its methods are safe for concurrent use, and
 // several Stores (in one process or many) may have the same file open.
 type Store struct {
-	db       *sql.DB // every write but cursors: synchronous=FULL
-	cursorDB *sql.DB // cursor writes: synchronous=NORMAL
-	path     string
-	now      func() time.Time
-	poll     time.Duration
+	db *sql.DB // decisions and drafts: synchronous=FULL
+	// redoDB is for writes that reading the mail again redoes: cursors and
+	// found invitations. synchronous=NORMAL, one connection.
+	redoDB    *sql.DB
+	setCursor *sql.Stmt // prepared on redoDB: a backfill runs it per message
+	path      string
+	now       func() time.Time
+	poll      time.Duration
 }
 
 // Open opens, creating if needed, the database in dir and brings its schema
@@ -109,19 +112,26 @@ func Open(dir string, opts *Options) (*Store, error) {
 	db.SetConnMaxIdleTime(time.Minute)
 	// Cursors are written once per message, thousands of times in a
 	// backfill, and losing the last few to a power cut costs only fetching
-	// those messages again (AddInvitation is idempotent): their connection
-	// is NORMAL, with no fsync per commit. synchronous is per connection
-	// and does not change atomicity, only durability; a later FULL commit
-	// fsyncs the WAL, cursor writes before it included.
-	cursorDB, err := openDB(abs, o.BusyTimeout, "NORMAL")
+	// those messages again; the same holds for an invitation found
+	// (AddInvitation is idempotent, and the cursor that passed it is a later
+	// commit, lost with it). Their connection is NORMAL, with no fsync per
+	// commit. synchronous is per connection and does not change atomicity,
+	// only durability: a WAL survives a power cut as a prefix of its
+	// commits, and a later FULL commit (asking, a decision) fsyncs the
+	// writes before it too.
+	redoDB, err := openDB(abs, o.BusyTimeout, "NORMAL")
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	cursorDB.SetMaxOpenConns(1)
-	cursorDB.SetConnMaxIdleTime(time.Minute)
-	s := &Store{db: db, cursorDB: cursorDB, path: path, now: o.Now, poll: o.PollInterval}
+	redoDB.SetMaxOpenConns(1)
+	redoDB.SetConnMaxIdleTime(time.Minute)
+	s := &Store{db: db, redoDB: redoDB, path: path, now: o.Now, poll: o.PollInterval}
 	if err := s.migrate(context.Background()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if s.setCursor, err = redoDB.Prepare(setCursorSQL); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -130,7 +140,11 @@ func Open(dir string, opts *Options) (*Store, error) {
 
 // Close closes the database. Everything committed is on disk already.
 func (s *Store) Close() error {
-	return errors.Join(s.cursorDB.Close(), s.db.Close())
+	var err error
+	if s.setCursor != nil {
+		err = s.setCursor.Close()
+	}
+	return errors.Join(err, s.redoDB.Close(), s.db.Close())
 }
 
 // openDB opens a connection pool on the database file at abs.
@@ -282,7 +296,12 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // inTx runs f in one write transaction and commits it when f returns nil.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	return inTxOn(ctx, s.db, f)
+}
+
+// inTxOn runs f in a transaction on db.
+func inTxOn(ctx context.Context, db *sql.DB, f func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
