@@ -247,10 +247,10 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 		if err != nil {
 			return err
 		}
-		verdicts := classifyAll(cfg.Classifier, batch)
+		verdicts := classifyAll(cfg, batch)
 		for i, m := range batch {
 			d.expect(s.name, d.opts.OpTimeout)
-			if err := d.handle(ctx, s, cfg, m, verdicts[i]); err != nil {
+			if err := d.handle(ctx, s, m, verdicts[i]); err != nil {
 				return err
 			}
 			if err := d.store.SetCursor(ctx, s.name, mboxName,

@@ -25,7 +25,7 @@ import (
 // and flags it. Only an error of the store or the connection is returned
 // (the session restarts); a message that cannot be read is logged and
 // skipped.
-func (d *Daemon) handle(ctx context.Context, s *accountState, cfg *config.Config, m mailbox.Message, v classifier.Verdict) error {
+func (d *Daemon) handle(ctx context.Context, s *accountState, m mailbox.Message, v classified) error {
 	if m.Parsed == nil {
 		s.log.Warn("skipping a message that cannot be read", "uid", m.UID, "id", m.ID, "err", m.ParseErr)
 		d.emit(Event{Kind: EventSkipped, Account: s.name, UID: m.UID, Err: m.ParseErr})
@@ -40,7 +40,7 @@ func (d *Daemon) handle(ctx context.Context, s *accountState, cfg *config.Config
 	if err != nil {
 		return err
 	}
-	fields := classifier.Extract(msg, cfg.ExtractOptions())
+	fields := v.fields
 	f := store.Found{
 		Account: s.name, Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, UID: m.UID,
 		MessageID: StoreKey(msg),
@@ -84,11 +84,19 @@ func (d *Daemon) handle(ctx context.Context, s *accountState, cfg *config.Config
 	return nil
 }
 
-// classifyAll classifies a batch on every core: in a backfill the rules,
-// not the network, are the bottleneck. The classifier is safe for
-// concurrent use.
-func classifyAll(c *classifier.Classifier, batch []mailbox.Message) []classifier.Verdict {
-	out := make([]classifier.Verdict, len(batch))
+// classified is what the classifier makes of one fetched message: the
+// verdict and, for an invitation, the fields of the reply.
+type classified struct {
+	classifier.Verdict
+	fields classifier.Fields
+}
+
+// classifyAll classifies a batch, and extracts the fields of its
+// invitations, on every core: in a backfill the rules, not the network, are
+// the bottleneck. The classifier is safe for concurrent use.
+func classifyAll(cfg *config.Config, batch []mailbox.Message) []classified {
+	out := make([]classified, len(batch))
+	opts := cfg.ExtractOptions()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(batch)) {
@@ -96,8 +104,11 @@ func classifyAll(c *classifier.Classifier, batch []mailbox.Message) []classifier
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(batch); i = int(next.Add(1) - 1) {
-				if batch[i].Parsed != nil {
-					out[i] = c.Classify(batch[i].Parsed)
+				if m := batch[i].Parsed; m != nil {
+					out[i].Verdict = cfg.Classifier.Classify(m)
+					if out[i].Invite {
+						out[i].fields = classifier.Extract(m, opts)
+					}
 				}
 			}
 		}()
