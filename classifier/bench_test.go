@@ -231,3 +231,13 @@ func init() {
 		fmt.Fprintf(os.Stderr, "classifier tests: shared corpus not found at %s\n", sharedCorpus)
 	}
 }
+
+// BenchmarkExtract is the cost of reading the reply's fields (company,
+// role, first name, times) out of one sample message: the daemon does it
+// for every invitation it finds.
+func BenchmarkExtract(b *testing.B) {
+	msgs := benchCorpus(b)
+	for i := 0; i < b.N; i++ {
+		classifier.Extract(msgs[i%len(msgs)], classifier.ExtractOptions{})
+	}
+}

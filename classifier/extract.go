@@ -1286,6 +1286,15 @@ var orgTriggers = []struct {
 
 // phrases adds the companies named after trigger words in text, and the
 // names carrying a legal suffix ("Flinkwerk GmbH").
+// orgTriggerWords are the words of each of orgTriggers.
+var orgTriggerWords = func() [][]string {
+	out := make([][]string, len(orgTriggers))
+	for i, tr := range orgTriggers {
+		out[i] = strings.Fields(tr.words)
+	}
+	return out
+}()
+
 func (x *fieldExtractor) phrases(set *orgSet, text, source string, subject bool) {
 	lines := strings.Split(text, "\n")
 	for _, line := range lines {
@@ -1295,8 +1304,8 @@ func (x *fieldExtractor) phrases(set *orgSet, text, source string, subject bool)
 		}
 		for i := 0; i < len(words); i++ {
 			wf := fold(words[i])
-			for _, tr := range orgTriggers {
-				tw := strings.Fields(tr.words)
+			for t, tr := range orgTriggers {
+				tw := orgTriggerWords[t]
 				if i+len(tw) >= len(words) || wf != tw[0] {
 					continue
 				}
@@ -1906,6 +1915,19 @@ var quotedRoleNouns = setOf(`role position job vacancy opening stelle rolle post
 var selfWords = setOf(`i'm im am is was been be i've i'd ich bin je suis soy sono`)
 
 // rolesIn finds the best-ranked title in text, the first of its rank.
+// roleTriggersByFirst lists, for each first word of a trigger, the
+// triggers that start with it, in their order in roleTriggers. (matchWords
+// compares a ":" with a token's text and any other word with a word
+// token's lower case, so a token can start only the triggers listed under
+// its own.)
+var roleTriggersByFirst = func() map[string][]int {
+	out := map[string][]int{}
+	for i, tr := range roleTriggers {
+		out[tr.words[0]] = append(out[tr.words[0]], i)
+	}
+	return out
+}()
+
 func (x *fieldExtractor) rolesIn(text string, subject bool) string {
 	toks := roleTokenize(text)
 	best, bestPrio := "", 0
@@ -1935,7 +1957,14 @@ func (x *fieldExtractor) rolesIn(text string, subject bool) string {
 				}
 			}
 		}
-		for _, tr := range roleTriggers {
+		var starting []int // the triggers whose first word is this token
+		if toks[i].kind == 'w' {
+			starting = roleTriggersByFirst[toks[i].low]
+		} else if toks[i].text == ":" {
+			starting = roleTriggersByFirst[":"]
+		}
+		for _, t := range starting {
+			tr := &roleTriggers[t]
 			if tr.prio <= bestPrio {
 				continue
 			}
