@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/rsvp-mail/rsvp/mailbox"
@@ -208,6 +209,13 @@ type accountState struct {
 
 // catchUp fetches and handles everything new, batch by batch, storing the
 // cursor after each message.
+//
+// It is a pipeline of three goroutines, so the server sends the next batch
+// while this one is classified, and the rules run while the last one is
+// recorded: one fetches (the mailbox parses what it fetched), one
+// classifies, and this one records, flags and moves the cursor, in UID
+// order. Each hands its batch on and starts the next, so at most three
+// batches are held at a time.
 func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 	acct, cfg, err := d.account(s.name)
 	if err != nil {
@@ -229,6 +237,90 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 			s.log.Info("caught up", "messages", handled, "took", time.Since(began).Round(time.Millisecond))
 		}
 	}()
+
+	pctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // no Fetch outlives the catch-up
+	defer cancel()
+	fetched := make(chan fetchedBatch)
+	wg.Go(func() {
+		defer close(fetched)
+		d.fetchAll(pctx, s, cur, firstStart, fetched)
+	})
+	classified := make(chan fetchedBatch)
+	wg.Go(func() {
+		defer close(classified)
+		for b := range fetched {
+			if b.err == nil {
+				b.verdicts = classifyAll(cfg, b.batch)
+			}
+			select {
+			case classified <- b:
+			case <-pctx.Done():
+				return
+			}
+		}
+	})
+
+	for b := range classified {
+		if b.err != nil {
+			return b.err
+		}
+		// Record the batch's invitations, flag them in one command, then
+		// move the cursor past each message: a crash anywhere in between
+		// fetches the batch again, and recording and flagging again
+		// change nothing.
+		var found []mailbox.Message
+		var invs []store.Invitation
+		for i, m := range b.batch {
+			d.expect(s.name, d.opts.OpTimeout)
+			inv, ok, err := d.record(ctx, s, m, b.verdicts[i])
+			if err != nil {
+				return err
+			}
+			if ok {
+				found, invs = append(found, m), append(invs, inv)
+			}
+		}
+		d.expect(s.name, d.opts.OpTimeout)
+		if err := d.flag(ctx, s, found, invs); err != nil {
+			return err
+		}
+		for _, m := range b.batch {
+			if err := d.store.SetCursor(ctx, s.name, mboxName,
+				store.Cursor{UIDValidity: m.UIDValidity, LastUID: m.UID, Token: b.next.Token}); err != nil {
+				return err
+			}
+		}
+		if b.next != b.since {
+			if err := d.store.SetCursor(ctx, s.name, mboxName,
+				store.Cursor{UIDValidity: b.next.UIDValidity, LastUID: b.next.LastUID, Token: b.next.Token}); err != nil {
+				return err
+			}
+		}
+		if len(b.batch) == 0 {
+			return nil
+		}
+		handled += len(b.batch)
+		d.emit(Event{Kind: EventBatch, Account: s.name, Count: len(b.batch)})
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.New("catch-up ended early") // not reached: the fetcher ends with an empty batch or an error
+}
+
+// fetchedBatch is one batch on its way through catchUp's pipeline.
+type fetchedBatch struct {
+	since, next mailbox.Cursor // the cursor it was fetched after, and the one after it
+	batch       []mailbox.Message
+	verdicts    []classified // set by the classifying stage
+	err         error        // the fetch failed; the last item sent
+}
+
+// fetchAll fetches batch after batch from cur into out until a batch comes
+// back empty or a fetch fails (both sent as the last item), or ctx ends.
+func (d *Daemon) fetchAll(ctx context.Context, s *accountState, cur mailbox.Cursor, firstStart time.Time, out chan<- fetchedBatch) {
 	for {
 		d.expect(s.name, d.opts.OpTimeout)
 		octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
@@ -244,32 +336,13 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 			cur = mailbox.Cursor{}
 			continue
 		}
-		if err != nil {
-			return err
+		select {
+		case out <- fetchedBatch{since: cur, next: next, batch: batch, err: err}:
+		case <-ctx.Done():
+			return
 		}
-		verdicts := classifyAll(cfg, batch)
-		for i, m := range batch {
-			d.expect(s.name, d.opts.OpTimeout)
-			if err := d.handle(ctx, s, m, verdicts[i]); err != nil {
-				return err
-			}
-			if err := d.store.SetCursor(ctx, s.name, mboxName,
-				store.Cursor{UIDValidity: m.UIDValidity, LastUID: m.UID, Token: next.Token}); err != nil {
-				return err
-			}
-		}
-		if next != cur {
-			if err := d.store.SetCursor(ctx, s.name, mboxName,
-				store.Cursor{UIDValidity: next.UIDValidity, LastUID: next.LastUID, Token: next.Token}); err != nil {
-				return err
-			}
-		}
-		if len(batch) > 0 {
-			handled += len(batch)
-			d.emit(Event{Kind: EventBatch, Account: s.name, Count: len(batch)})
-		}
-		if len(batch) == 0 {
-			return nil
+		if err != nil || len(batch) == 0 {
+			return
 		}
 		cur = next
 	}

@@ -16,7 +16,14 @@
 //   - An invitation is recorded (store.AddInvitation, idempotent by
 //     Message-ID) before it is flagged, and the cursor moves past a message
 //     only after that; a message fetched again is recognised, flagged again
-//     (harmless) and never asked about twice.
+//     (harmless) and never asked about twice. A batch's invitations are
+//     flagged in one command, after all of them are recorded and before the
+//     cursor moves past any message of the batch.
+//
+// A catch-up is a pipeline: the next batch is fetched and parsed while
+// this one is classified, and classified while the one before is recorded
+// (see catchUp). Recording, flagging and the cursor stay in UID order on
+// one goroutine.
 //   - A draft's Message-ID is derived from the invitation's
 //     (drafter.DraftMessageID), and Drafts is searched for it before every
 //     APPEND; the invitation is marked drafted only after the draft is

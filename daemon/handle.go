@@ -21,25 +21,21 @@ import (
 	"github.com/rsvp-mail/rsvp/store"
 )
 
-// handle classifies one fetched message and, for an invitation, records
-// and flags it. Only an error of the store or the connection is returned
+// record records one classified message when it is an invitation and
+// returns the invitation and true. Only an error of the store is returned
 // (the session restarts); a message that cannot be read is logged and
 // skipped.
-func (d *Daemon) handle(ctx context.Context, s *accountState, m mailbox.Message, v classified) error {
-	if m.Parsed == nil {
+func (d *Daemon) record(ctx context.Context, s *accountState, m mailbox.Message, v classified) (store.Invitation, bool, error) {
+	if !v.readable {
 		s.log.Warn("skipping a message that cannot be read", "uid", m.UID, "id", m.ID, "err", m.ParseErr)
 		d.emit(Event{Kind: EventSkipped, Account: s.name, UID: m.UID, Err: m.ParseErr})
-		return nil
+		return store.Invitation{}, false, nil
+	}
+	if !v.Invite {
+		s.log.Debug("not an invitation", "uid", m.UID, "score", v.Score, "subject", v.subject)
+		return store.Invitation{}, false, nil
 	}
 	msg := m.Parsed
-	if !v.Invite {
-		s.log.Debug("not an invitation", "uid", m.UID, "score", v.Score, "subject", msg.Subject)
-		return nil
-	}
-	acct, _, err := d.account(s.name)
-	if err != nil {
-		return err
-	}
 	fields := v.fields
 	f := store.Found{
 		Account: s.name, Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, UID: m.UID,
@@ -60,7 +56,7 @@ func (d *Daemon) handle(ctx context.Context, s *accountState, m mailbox.Message,
 	}
 	inv, added, err := d.store.AddInvitation(ctx, f)
 	if err != nil {
-		return err
+		return store.Invitation{}, false, err
 	}
 	if added {
 		s.log.Info("invitation found", "invitation", inv.ID, "uid", m.UID, "score", v.Score,
@@ -69,17 +65,32 @@ func (d *Daemon) handle(ctx context.Context, s *accountState, m mailbox.Message,
 	} else {
 		s.log.Debug("invitation seen again", "invitation", inv.ID, "uid", m.UID, "state", inv.State)
 	}
-	// Flag every time it is seen: after a crash between recording and
-	// flagging, or a rebuilt mailbox, this is where the keyword comes back.
-	// +FLAGS of a keyword already there changes nothing.
-	if acct.Flag != nil && *acct.Flag != "" {
-		octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
-		err := s.mb.Flag(octx, m)
-		cancel()
-		if err != nil {
-			return err
-		}
-		d.emit(Event{Kind: EventFlagged, Account: s.name, Invitation: &inv, UID: m.UID})
+	return inv, true, nil
+}
+
+// flag adds the keyword to the recorded invitations msgs (invs, in the same
+// order), in one command. It runs every time an invitation is seen: after a
+// crash between recording and flagging, or a rebuilt mailbox, this is where
+// the keyword comes back. +FLAGS of a keyword already there changes nothing.
+func (d *Daemon) flag(ctx context.Context, s *accountState, msgs []mailbox.Message, invs []store.Invitation) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	acct, _, err := d.account(s.name)
+	if err != nil {
+		return err
+	}
+	if acct.Flag == nil || *acct.Flag == "" {
+		return nil
+	}
+	octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
+	err = s.mb.Flag(octx, msgs...)
+	cancel()
+	if err != nil {
+		return err
+	}
+	for i := range invs {
+		d.emit(Event{Kind: EventFlagged, Account: s.name, Invitation: &invs[i], UID: msgs[i].UID})
 	}
 	return nil
 }
@@ -88,11 +99,13 @@ func (d *Daemon) handle(ctx context.Context, s *accountState, m mailbox.Message,
 // verdict and, for an invitation, the fields of the reply.
 type classified struct {
 	classifier.Verdict
-	fields classifier.Fields
+	fields   classifier.Fields
+	readable bool   // the message could be parsed
+	subject  string // for the log
 }
 
 // classifyAll classifies a batch, and extracts the fields of its
-// invitations, on every core: in a backfill the rules, not the network, are
+// invitations, on every core, and lets go of the other messages' text: in a backfill the rules, not the network, are
 // the bottleneck. The classifier is safe for concurrent use.
 func classifyAll(cfg *config.Config, batch []mailbox.Message) []classified {
 	out := make([]classified, len(batch))
@@ -104,11 +117,19 @@ func classifyAll(cfg *config.Config, batch []mailbox.Message) []classified {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(batch); i = int(next.Add(1) - 1) {
-				if m := batch[i].Parsed; m != nil {
-					out[i].Verdict = cfg.Classifier.Classify(m)
-					if out[i].Invite {
-						out[i].fields = classifier.Extract(m, opts)
-					}
+				m := &batch[i]
+				if m.Parsed == nil {
+					continue
+				}
+				v := &out[i]
+				v.readable, v.subject = true, m.Parsed.Subject
+				v.Verdict = cfg.Classifier.Classify(m.Parsed)
+				if v.Invite {
+					v.fields = classifier.Extract(m.Parsed, opts)
+				} else {
+					// Only an invitation's message is kept: in a
+					// backfill, batches wait in catchUp's pipeline.
+					m.Raw, m.Parsed = nil, nil
 				}
 			}
 		}()

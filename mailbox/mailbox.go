@@ -97,9 +97,10 @@ type Mailbox interface {
 	// never the whole history. An empty batch means nothing new. A
 	// UIDVALIDITY change returns a *UIDValidityError (ErrUIDValidityChanged).
 	Fetch(ctx context.Context, since Cursor, firstStart time.Time) (batch []Message, next Cursor, err error)
-	// Flag marks an invitation with the configured keyword; a no-op when
-	// flagging is off or the server does not keep keywords.
-	Flag(ctx context.Context, m Message) error
+	// Flag marks invitations with the configured keyword (in one command
+	// where the protocol has one); a no-op when flagging is off or the
+	// server does not keep keywords.
+	Flag(ctx context.Context, msgs ...Message) error
 	// SaveDraft stores raw (a complete message whose Message-ID header is
 	// messageID) as a draft. Callers that may be retrying call FindDraft
 	// first.

@@ -491,18 +491,32 @@ func truncateBody(raw []byte, n int) []byte {
 
 // Flag implements mailbox.Mailbox: messages.modify adding the label. A
 // message that already has it costs nothing.
-func (c *Client) Flag(ctx context.Context, m mailbox.Message) error {
+func (c *Client) Flag(ctx context.Context, msgs ...mailbox.Message) error {
 	if c.opts.NoFlag || c.opts.ReadOnly {
 		return nil
 	}
-	if m.ID == "" {
-		return errors.New("gmail: Flag of a message without a Gmail id")
+	for _, m := range msgs {
+		if m.ID == "" {
+			return errors.New("gmail: Flag of a message without a Gmail id")
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return errors.New("gmail: Flag on a closed client")
 	}
+	// One users.messages.modify (5 units) a message: batchModify costs 50
+	// units a call, more than a batch of a few invitations.
+	for _, m := range msgs {
+		if err := c.flagOne(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flagOne labels one message; c.mu is held.
+func (c *Client) flagOne(ctx context.Context, m mailbox.Message) error {
 	for attempt := 0; ; attempt++ {
 		id, err := c.ensureLabel(ctx)
 		if err != nil {

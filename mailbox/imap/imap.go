@@ -542,8 +542,18 @@ func (cl *Client) selectWatched() error {
 	return nil
 }
 
-// Fetch implements mailbox.Mailbox.
+// Fetch implements mailbox.Mailbox. The batch is parsed after the
+// connection is free again, so a Flag waits only for the FETCH itself.
 func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart time.Time) ([]mailbox.Message, mailbox.Cursor, error) {
+	batch, next, err := cl.fetch(ctx, since, firstStart)
+	if err == nil {
+		parseAll(batch, cl.opts.BodyBytes)
+	}
+	return batch, next, err
+}
+
+// fetch is Fetch but for parsing.
+func (cl *Client) fetch(ctx context.Context, since mailbox.Cursor, firstStart time.Time) ([]mailbox.Message, mailbox.Cursor, error) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	stop, err := cl.begin(ctx)
@@ -642,7 +652,6 @@ func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 		batch = append(batch, m)
 		next.LastUID = max(next.LastUID, m.UID)
 	}
-	parseAll(batch, cl.opts.BodyBytes)
 	// Messages expunged between SEARCH and FETCH are simply absent; move the
 	// cursor past the whole batch so they are not searched for again.
 	if last := uint32(uids[len(uids)-1]); last > next.LastUID {
@@ -716,8 +725,8 @@ func (cl *Client) collect(cmd *imapclient.FetchCommand) ([]*imapclient.FetchMess
 
 // Flag implements mailbox.Mailbox: UID STORE +FLAGS.SILENT (keyword), only
 // when the keyword is set and PERMANENTFLAGS allows it.
-func (cl *Client) Flag(ctx context.Context, m mailbox.Message) error {
-	if cl.opts.Flag == "" || cl.opts.ReadOnly {
+func (cl *Client) Flag(ctx context.Context, msgs ...mailbox.Message) error {
+	if cl.opts.Flag == "" || cl.opts.ReadOnly || len(msgs) == 0 {
 		return nil
 	}
 	cl.mu.Lock()
@@ -732,8 +741,12 @@ func (cl *Client) Flag(ctx context.Context, m mailbox.Message) error {
 			return err
 		}
 	}
-	if m.UIDValidity != cl.validity {
-		return &mailbox.UIDValidityError{Mailbox: cl.opts.Mailbox, Old: m.UIDValidity, New: cl.validity}
+	var uids imap.UIDSet
+	for _, m := range msgs {
+		if m.UIDValidity != cl.validity {
+			return &mailbox.UIDValidityError{Mailbox: cl.opts.Mailbox, Old: m.UIDValidity, New: cl.validity}
+		}
+		uids.AddNum(imap.UID(m.UID))
 	}
 	kw := imap.Flag(cl.opts.Flag)
 	if !slices.ContainsFunc(cl.permFlags, func(f imap.Flag) bool {
@@ -747,8 +760,8 @@ func (cl *Client) Flag(ctx context.Context, m mailbox.Message) error {
 		return nil
 	}
 	store := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{kw}}
-	if err := cl.c.Store(imap.UIDSetNum(imap.UID(m.UID)), store, nil).Close(); err != nil {
-		return fmt.Errorf("flag UID %d in %q with %s: %w", m.UID, cl.opts.Mailbox, kw, cl.why(err))
+	if err := cl.c.Store(uids, store, nil).Close(); err != nil {
+		return fmt.Errorf("flag UID %v in %q with %s: %w", uids, cl.opts.Mailbox, kw, cl.why(err))
 	}
 	return nil
 }

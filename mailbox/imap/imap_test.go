@@ -221,6 +221,37 @@ func TestFlagAddsOnlyTheKeyword(t *testing.T) {
 	}
 }
 
+func TestFlagOfSeveralIsOneStore(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	for i := 1; i <= 4; i++ {
+		s.Deliver(t, s.User, "INBOX", corpus(t, i))
+	}
+	var trace syncBuffer
+	c := dial(t, s, func(o *Options) { o.DebugWriter = &trace })
+	batch, _, err := c.Fetch(ctx(t), mailbox.Cursor{}, time.Now().AddDate(0, 0, -1))
+	if err != nil || len(batch) != 4 {
+		t.Fatalf("Fetch = %d, %v", len(batch), err)
+	}
+	if err := c.Flag(ctx(t), batch[0], batch[2], batch[3]); err != nil {
+		t.Fatalf("Flag: %v", err)
+	}
+	if n := strings.Count(trace.String(), "UID STORE"); n != 1 {
+		t.Errorf("%d UID STOREs for three messages, want one\n%s", n, trace.String())
+	}
+	fl := s.Flags(t, s.User, "INBOX")
+	for uid, want := range map[uint32][]string{1: {"$Interview"}, 2: nil, 3: {"$Interview"}, 4: {"$Interview"}} {
+		if !slices.Equal(fl[uid], want) {
+			t.Errorf("UID %d flags = %v, want %v", uid, fl[uid], want)
+		}
+	}
+	if err := c.Flag(ctx(t)); err != nil {
+		t.Errorf("Flag of nothing: %v", err)
+	}
+	if n := strings.Count(trace.String(), "UID STORE"); n != 1 {
+		t.Errorf("Flag of nothing sent a STORE")
+	}
+}
+
 func TestFlagIsANoOpWhenKeywordsAreRefused(t *testing.T) {
 	s := dovecot.Start(t, dovecot.Options{RefuseKeywords: []string{"INBOX"}})
 	s.Deliver(t, s.User, "INBOX", corpus(t, 1))
