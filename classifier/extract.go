@@ -600,6 +600,16 @@ func (x *fieldExtractor) findSignoff() {
 	}
 }
 
+// hasPrefixThen is strings.HasPrefix(s, p+sep) without building p+sep.
+func hasPrefixThen(s, p, sep string) bool {
+	return len(s) >= len(p)+len(sep) && s[:len(p)] == p && s[len(p):len(p)+len(sep)] == sep
+}
+
+// hasSuffixAfter is strings.HasSuffix(s, sep+suf) without building sep+suf.
+func hasSuffixAfter(s, sep, suf string) bool {
+	return strings.HasSuffix(s, suf) && strings.HasSuffix(s[:len(s)-len(suf)], sep)
+}
+
 func isClosingLine(l string) bool {
 	if l == "" || len(l) > 60 {
 		return false
@@ -609,7 +619,7 @@ func isClosingLine(l string) bool {
 		return false
 	}
 	for _, c := range closings {
-		if f == c || strings.HasPrefix(f, c+" ") || strings.HasPrefix(f, c+",") {
+		if f == c || hasPrefixThen(f, c, " ") || hasPrefixThen(f, c, ",") {
 			return true
 		}
 	}
@@ -673,7 +683,7 @@ func stripLegal(s string) (string, bool) {
 	s = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(s), ",;"))
 	low := strings.ToLower(s)
 	for _, suf := range legalSuffixes {
-		if strings.HasSuffix(low, " "+suf) || strings.HasSuffix(low, ", "+suf) {
+		if hasSuffixAfter(low, " ", suf) || hasSuffixAfter(low, ", ", suf) {
 			out := strings.TrimSpace(s[:len(s)-len(suf)])
 			out = strings.TrimSpace(strings.TrimRight(out, ","))
 			if out != "" {
@@ -698,7 +708,7 @@ func stripDept(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	f := fold(s)
 	for _, d := range deptSuffixes {
-		if strings.HasSuffix(f, " "+d) {
+		if hasSuffixAfter(f, " ", d) {
 			// fold keeps lengths for ASCII; cut by words to be safe.
 			n := len(strings.Fields(d))
 			w := strings.Fields(s)
@@ -2445,7 +2455,7 @@ func junkParen(inner string) bool {
 	for _, w := range []string{"all genders", "gn", "req", "requisition", "job id", "ref", "remote", "hybrid", "onsite",
 		"on-site", "full-time", "full time", "part-time", "permanent", "contract", "freelance", "vollzeit", "teilzeit",
 		"cdi", "cdd", "unbefristet", "befristet", "jornada completa", "indefinido", "temps plein", "w/m", "m/w", "h/f", "f/h"} {
-		if f == w || strings.HasPrefix(f, w+" ") || strings.HasPrefix(f, w+":") || strings.HasPrefix(f, w+"#") {
+		if f == w || hasPrefixThen(f, w, " ") || hasPrefixThen(f, w, ":") || hasPrefixThen(f, w, "#") {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -46,7 +47,7 @@ func fold(s string) string {
 		}
 		i = j
 	}
-	return string(b)
+	return bytesString(b)
 }
 
 // foldASCIIRun appends the folded form of the ASCII text s to b, after text
@@ -171,7 +172,14 @@ func isPlainASCII(s string) bool {
 
 func foldASCII(s string) string {
 	b, _ := foldASCIIRun(make([]byte, 0, len(s)), s, &foldTabASCII, false)
-	return string(b)
+	return bytesString(b)
+}
+
+// bytesString is string(b) without the copy, for a b that nothing writes to
+// afterwards (as strings.Builder does): a folded body is as long as the
+// body, and made for every message.
+func bytesString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // isWordRune reports whether r continues a word: a keyword only matches

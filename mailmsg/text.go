@@ -20,7 +20,8 @@ func normalizeText(s []byte) string {
 	if !utf8.Valid(s) {
 		s = bytes.ToValidUTF8(s, []byte("\uFFFD"))
 	}
-	out := make([]byte, 0, len(s))
+	var out strings.Builder // its String does not copy
+	out.Grow(len(s))
 	line := make([]byte, 0, 128) // the current line, as it is written
 	blank := 0                   // blank lines since the last line written
 	flush := func() {
@@ -29,15 +30,15 @@ func normalizeText(s []byte) string {
 			blank++
 			return
 		}
-		if len(out) > 0 {
+		if out.Len() > 0 {
 			if blank > 0 {
-				out = append(out, '\n', '\n')
+				out.WriteString("\n\n")
 			} else {
-				out = append(out, '\n')
+				out.WriteByte('\n')
 			}
 		}
 		blank = 0
-		out = append(out, line...)
+		out.Write(line)
 		line = line[:0]
 	}
 	for i := 0; i < len(s); {
@@ -81,7 +82,7 @@ func normalizeText(s []byte) string {
 		i += n
 	}
 	flush()
-	return string(out)
+	return out.String()
 }
 
 // plainByte is true for the printable ASCII bytes normalizeText keeps as

@@ -677,6 +677,10 @@ func parseAll(batch []mailbox.Message, bodyBytes int) {
 	wg.Wait()
 }
 
+// maxPrealloc is the largest literal collect allocates in full before
+// reading it.
+const maxPrealloc = 1 << 20
+
 // collect reads a FETCH's responses as FetchCommand.Collect does, except
 // when a literal is cut short (the connection broke inside it): then it
 // drops the connection and waits for go-imap's reader goroutine to end
@@ -700,9 +704,20 @@ func (cl *Client) collect(cmd *imapclient.FetchCommand) ([]*imapclient.FetchMess
 				var b []byte
 				if it.Literal != nil {
 					var err error
-					b, err = io.ReadAll(it.Literal)
-					if err == nil && int64(len(b)) < it.Literal.Size() {
-						err = io.ErrUnexpectedEOF
+					if size := it.Literal.Size(); size <= maxPrealloc {
+						// One exact allocation, not io.ReadAll's
+						// doubling. (A larger size, announced by a
+						// server, is not trusted with memory until
+						// it is sent.)
+						b = make([]byte, size)
+						var n int
+						n, err = io.ReadFull(it.Literal, b)
+						b = b[:n]
+					} else {
+						b, err = io.ReadAll(it.Literal)
+						if err == nil && int64(len(b)) < size {
+							err = io.ErrUnexpectedEOF
+						}
 					}
 					if err != nil {
 						cl.conn.Close()
