@@ -149,3 +149,25 @@ func FuzzNormalizeText(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendFieldsIsFieldsJoined(t *testing.T) {
+	for _, s := range append(referenceTexts(t), " a  b\u00a0c\u2003d\u0085e\xff f\v\fg ", "\u00a0", "") {
+		checkFields(t, s)
+	}
+}
+
+func FuzzAppendFields(f *testing.F) {
+	f.Add(" a  b\u00a0c\u2003d\u0085e\xff f\v\fg ")
+	f.Add("\u3000x\u1680")
+	f.Fuzz(checkFields)
+}
+
+func checkFields(t *testing.T, s string) {
+	fields := strings.Fields(s)
+	if got := hasField([]byte(s)); got != (len(fields) > 0) {
+		t.Errorf("hasField(%q) = %v, want %v", s, got, len(fields) > 0)
+	}
+	if got, want := string(appendFields([]byte("x"), []byte(s))), "x"+strings.Join(fields, " "); got != want {
+		t.Errorf("appendFields(%q) = %q, want %q", s, got, want)
+	}
+}

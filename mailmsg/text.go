@@ -3,6 +3,7 @@ package mailmsg
 import (
 	"bytes"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -123,11 +124,10 @@ func htmlToText(src []byte, limit int) string {
 			if skip > 0 {
 				continue
 			}
-			t := string(z.Text())
+			t := z.Text()
 			// Collapse source whitespace as a browser does.
-			fields := strings.Fields(t)
-			if len(fields) == 0 {
-				if t != "" {
+			if !hasField(t) {
+				if len(t) > 0 {
 					space()
 				}
 				continue
@@ -135,7 +135,7 @@ func htmlToText(src []byte, limit int) string {
 			if t[0] == ' ' || t[0] == '\n' || t[0] == '\t' || t[0] == '\r' {
 				space()
 			}
-			b = append(b, strings.Join(fields, " ")...)
+			b = appendFields(b, t)
 			if last := t[len(t)-1]; last == ' ' || last == '\n' || last == '\t' || last == '\r' {
 				b = append(b, ' ')
 			}
@@ -187,6 +187,60 @@ func htmlToText(src []byte, limit int) string {
 	}
 	return normalizeText(b)
 }
+
+// hasField reports whether t has a character that is not white space
+// (unicode.IsSpace), that is, whether strings.Fields would find a field.
+func hasField(t []byte) bool {
+	for i := 0; i < len(t); {
+		if c := t[i]; c < utf8.RuneSelf {
+			if !asciiSpace[c] {
+				return true
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(t[i:])
+		if !unicode.IsSpace(r) {
+			return true
+		}
+		i += n
+	}
+	return false
+}
+
+// appendFields appends strings.Join(strings.Fields(t), " ") to b, without
+// making either.
+func appendFields(b, t []byte) []byte {
+	inField, sep := false, false
+	for i := 0; i < len(t); {
+		c := t[i]
+		n, space := 1, false
+		if c < utf8.RuneSelf {
+			space = asciiSpace[c]
+		} else {
+			var r rune
+			r, n = utf8.DecodeRune(t[i:])
+			space = unicode.IsSpace(r) // a bad byte is RuneError: not a space
+		}
+		switch {
+		case space:
+			sep = sep || inField
+			inField = false
+		default:
+			if sep {
+				b = append(b, ' ')
+				sep = false
+			}
+			b = append(b, t[i:i+n]...)
+			inField = true
+		}
+		i += n
+	}
+	return b
+}
+
+// asciiSpace is unicode.IsSpace for ASCII.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 func blockGap(a atom.Atom) int {
 	switch a {

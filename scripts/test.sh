@@ -102,6 +102,7 @@ say "fuzz ($FUZZTIME each)"
 go test -run '^$' -fuzz '^FuzzRead$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./mailmsg
 go test -run '^$' -fuzz '^FuzzFreshText$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./mailmsg
 go test -run '^$' -fuzz '^FuzzNormalizeText$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./mailmsg
+go test -run '^$' -fuzz '^FuzzAppendFields$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./mailmsg
 go test -run '^$' -fuzz '^FuzzReadClassify$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./classifier
 go test -run '^$' -fuzz '^FuzzPatternPrefilter$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./classifier
 go test -run '^$' -fuzz '^FuzzFold$' -fuzztime "$FUZZTIME" -fuzzminimizetime 5s ./classifier
