@@ -31,7 +31,7 @@ type backfillResult struct {
 	genTime, resyncTime, indexTime time.Duration
 	classifyTime                   time.Duration // CPU time, all threads
 
-	warm, raw, rawRsvpStyle rawResult
+	warm, raw rawResult
 
 	rsvp rsvpBackfill
 	peer peerResult
@@ -98,8 +98,8 @@ func (b *bench) backfill(ctx context.Context, env *benchEnv) (backfillResult, er
 		res.resyncTime.Round(time.Millisecond), res.indexTime.Round(time.Millisecond), res.lastUID)
 
 	since := time.Now().Add(-sinceDays * 24 * time.Hour)
-	fetch := func(rsvpStyle bool) (rawResult, error) {
-		r, err := rawFetch(ctx, env.srv.Addr, bulkUser, password, "INBOX", since, batchSize, bodyBytes, rsvpStyle)
+	fetch := func() (rawResult, error) {
+		r, err := rawFetch(ctx, env.srv.Addr, bulkUser, password, "INBOX", since, batchSize, bodyBytes)
 		if err == nil && r.messages != m {
 			err = fmt.Errorf("raw fetch got %d messages, want %d", r.messages, m)
 		}
@@ -107,7 +107,7 @@ func (b *bench) backfill(ctx context.Context, env *benchEnv) (backfillResult, er
 	}
 	// Warm-up: the first reader of the mailbox pays for Dovecot's cache
 	// and the page cache.
-	if res.warm, err = fetch(false); err != nil {
+	if res.warm, err = fetch(); err != nil {
 		return res, err
 	}
 	b.progress("backfill: warm-up fetch %v", res.warm.elapsed.Round(time.Millisecond))
@@ -124,7 +124,7 @@ func (b *bench) backfill(ctx context.Context, env *benchEnv) (backfillResult, er
 	// The limit is the best of a few passes: one pass is at the mercy of
 	// whatever else the host runs.
 	for i := 0; i < rawPasses; i++ {
-		r, err := fetch(false)
+		r, err := fetch()
 		if err != nil {
 			return res, err
 		}
@@ -133,10 +133,6 @@ func (b *bench) backfill(ctx context.Context, env *benchEnv) (backfillResult, er
 		}
 		b.progress("backfill: raw fetch %v, %.0f MB", r.elapsed.Round(time.Millisecond), mb(r.bytes))
 	}
-	if res.rawRsvpStyle, err = fetch(true); err != nil {
-		return res, err
-	}
-	b.progress("backfill: raw fetch with SELECT + UID SEARCH per batch %v", res.rawRsvpStyle.elapsed.Round(time.Millisecond))
 
 	peerDir := filepath.Join(b.tmp, "imapfilter")
 	if err := os.MkdirAll(peerDir, 0o700); err != nil {

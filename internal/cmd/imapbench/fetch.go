@@ -16,18 +16,14 @@ type rawResult struct {
 	messages int
 	bytes    int64 // header and text bytes received
 	cpu      time.Duration
-	// With SELECT and UID SEARCH before each batch: the time they took.
-	selectTime, searchTime time.Duration
 }
 
 // rawFetch is the limit: what rsvp's backend asks the server for and
 // nothing else. It logs in, examines the mailbox, searches SINCE since,
 // then fetches the same items as rsvp (UID, FLAGS, INTERNALDATE,
 // BODY.PEEK[HEADER], BODY.PEEK[TEXT]<0.bodyBytes>) in UID batches of
-// batch, one batch at a time, into memory. With perBatchSearch it also
-// repeats SELECT and UID SEARCH last+1:* before each batch, as rsvp's
-// backend does, to show what that costs.
-func rawFetch(ctx context.Context, addr, user, password, mailbox string, since time.Time, batch, bodyBytes int, perBatchSearch bool) (rawResult, error) {
+// batch, one batch at a time, into memory.
+func rawFetch(ctx context.Context, addr, user, password, mailbox string, since time.Time, batch, bodyBytes int) (rawResult, error) {
 	var res rawResult
 	cpu0 := selfCPU()
 	t0 := time.Now()
@@ -41,11 +37,7 @@ func rawFetch(ctx context.Context, addr, user, password, mailbox string, since t
 	if err := c.Login(user, password).Wait(); err != nil {
 		return res, fmt.Errorf("raw fetch: login: %w", err)
 	}
-	sel := func() error {
-		_, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: !perBatchSearch}).Wait()
-		return err
-	}
-	if err := sel(); err != nil {
+	if _, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		return res, fmt.Errorf("raw fetch: select %s: %w", mailbox, err)
 	}
 	sd, err := c.UIDSearch(&imap.SearchCriteria{Since: since}, nil).Wait()
@@ -64,20 +56,6 @@ func rawFetch(ctx context.Context, addr, user, password, mailbox string, since t
 		n := min(batch, len(uids))
 		set := uids[:n]
 		uids = uids[n:]
-		if perBatchSearch && res.messages > 0 {
-			t := time.Now()
-			if err := sel(); err != nil {
-				return res, fmt.Errorf("raw fetch: select %s: %w", mailbox, err)
-			}
-			res.selectTime += time.Since(t)
-			t = time.Now()
-			var s imap.UIDSet
-			s.AddRange(set[0], 0)
-			if _, err := c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{s}}, nil).Wait(); err != nil {
-				return res, fmt.Errorf("raw fetch: search: %w", err)
-			}
-			res.searchTime += time.Since(t)
-		}
 		bufs, err := c.Fetch(imap.UIDSetNum(set...), fo).Collect()
 		if err != nil {
 			return res, fmt.Errorf("raw fetch: fetch: %w", err)

@@ -102,15 +102,12 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(tw, "\ttime\tmsg/s\tpeak RSS\tCPU\t\n")
 	fmt.Fprintf(tw, "rsvp run (fresh store, until cursor = UID %d)\t%v\t%.0f\t%.1f MB\t%v\t\n", bf.lastUID, ms(rs.elapsed), rate, mb(rs.rss), ms(rs.cpu))
 	fmt.Fprintf(tw, "raw UID FETCH, batches of %d (the limit, best of %d)\t%v\t%.0f\t-\t%v\t\n", batchSize, rawPasses, ms(bf.raw.elapsed), float64(bf.raw.messages)/bf.raw.elapsed.Seconds(), ms(bf.raw.cpu))
-	fmt.Fprintf(tw, "raw + SELECT and UID SEARCH n:* per batch (as rsvp)\t%v\t%.0f\t-\t%v\t\n", ms(bf.rawRsvpStyle.elapsed), float64(bf.rawRsvpStyle.messages)/bf.rawRsvpStyle.elapsed.Seconds(), ms(bf.rawRsvpStyle.cpu))
 	fmt.Fprintf(tw, "imapfilter, %d keyword SEARCHes (the peer)\t%v\t%.0f\t%.1f MB\t%v\t\n", 2*len(peerKeywords), ms(bf.peer.elapsed), float64(bf.messages)/bf.peer.elapsed.Seconds(), mb(bf.peer.peakRSS), ms(bf.peer.cpu))
 	tw.Flush()
 	fmt.Fprintf(w, "  rsvp's parser and classifier alone, run here on the same fetched bytes: %v CPU for %d messages (%v a message); rsvp run used %v CPU\n",
 		ms(bf.classifyTime), bf.messages, (bf.classifyTime / time.Duration(max(bf.messages, 1))).Round(10*time.Microsecond), ms(rs.cpu))
 	fmt.Fprintf(w, "  raw fetch received %.0f MB (header + first %d KB of text); CPU columns: the process's user+system time (Dovecot's not included)\n",
 		mb(bf.raw.bytes), bodyBytes>>10)
-	fmt.Fprintf(w, "  raw + SELECT and UID SEARCH per batch: SELECT took %v, UID SEARCH %v in all, over %d batches (rsvp's backend does both before every FETCH)\n",
-		ms(bf.rawRsvpStyle.selectTime), ms(bf.rawRsvpStyle.searchTime), (bf.messages+batchSize-1)/batchSize)
 	var rss []string
 	for _, v := range rs.rssAt {
 		rss = append(rss, fmt.Sprintf("%.0f", mb(v)))
