@@ -156,6 +156,11 @@ func openDB(abs string, busy time.Duration, synchronous string) (*sql.DB, error)
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", synchronous)
 	q.Set("_foreign_keys", "1")
+	// 512 KiB of page cache a connection rather than SQLite's 2 MiB: the
+	// daemon's working set is a cursor and the invitations waiting, and a
+	// backfill writing thousands of cursors and invitations would fill
+	// every connection's cache (peak RSS, imapbench: about 4 MB less).
+	q.Add("_pragma", "cache_size(-512)")
 	// Take the write lock at BEGIN: a transaction that reads, then writes
 	// could otherwise fail with SQLITE_BUSY when another process wrote in
 	// between, with no busy wait to save it.
