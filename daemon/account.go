@@ -282,8 +282,20 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 				found, invs = append(found, m), append(invs, inv)
 			}
 		}
-		d.expect(s.name, d.opts.OpTimeout)
-		if err := d.flag(ctx, s, found, invs); err != nil {
+		d.expect(s.name, flagTimeout(d.opts.OpTimeout))
+		var uv *mailbox.UIDValidityError
+		switch err := d.flag(ctx, s, found, invs); {
+		case errors.As(err, &uv):
+			// The fetching stage's SELECT saw the mailbox rebuilt after
+			// this batch was fetched: its UIDs mean nothing now. Its
+			// invitations are recorded; the fetcher is reading the
+			// since window again, where they are recognised by
+			// Message-ID and flagged under their new UIDs. This batch
+			// moves no cursor.
+			s.log.Info("mailbox rebuilt while a batch was handled; its invitations are flagged when seen again",
+				"mailbox", uv.Mailbox, "invitations", len(found))
+			continue
+		case err != nil:
 			return err
 		}
 		for _, m := range b.batch {

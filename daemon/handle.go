@@ -83,7 +83,7 @@ func (d *Daemon) flag(ctx context.Context, s *accountState, msgs []mailbox.Messa
 	if acct.Flag == nil || *acct.Flag == "" {
 		return nil
 	}
-	octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
+	octx, cancel := context.WithTimeout(ctx, flagTimeout(d.opts.OpTimeout))
 	err = s.mb.Flag(octx, msgs...)
 	cancel()
 	if err != nil {
@@ -94,6 +94,11 @@ func (d *Daemon) flag(ctx context.Context, s *accountState, msgs []mailbox.Messa
 	}
 	return nil
 }
+
+// flagTimeout bounds a Flag during a catch-up: the connection may first be
+// busy with the fetching stage's FETCH (itself bounded by op), then the
+// STORE gets op of its own.
+func flagTimeout(op time.Duration) time.Duration { return 2 * op }
 
 // classified is what the classifier makes of one fetched message: the
 // verdict and, for an invitation, the fields of the reply.

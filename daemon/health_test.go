@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,4 +83,54 @@ func TestReloadKeepsTheAccountsAndTakesTheRest(t *testing.T) {
 	if len(notes) != 1 || !strings.Contains(notes[0], "restart") || r.d.Config().Accounts[0].Host == "127.0.0.2" {
 		t.Errorf("Reload with a changed account: notes %v, host %s; want a restart note and the old account", notes, r.d.Config().Accounts[0].Host)
 	}
+}
+
+// rebuiltAtFlag is the real mailbox, except that its first Flag reports a
+// UIDVALIDITY change, as when the fetching stage's SELECT saw the mailbox
+// rebuilt while the batch before was still being handled.
+type rebuiltAtFlag struct {
+	mailbox.Mailbox
+	flags *atomic.Int32
+}
+
+func (m rebuiltAtFlag) Flag(ctx context.Context, msgs ...mailbox.Message) error {
+	if m.flags.Add(1) == 1 {
+		return &mailbox.UIDValidityError{Mailbox: "INBOX", Old: msgs[0].UIDValidity, New: msgs[0].UIDValidity + 1}
+	}
+	return m.Mailbox.Flag(ctx, msgs...)
+}
+
+func TestAMailboxRebuiltDuringABatchIsNoSessionError(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	deliverInvites(t, s, 2)
+	cfg := testConfig(t, s, "")
+	st := openStore(t, t.TempDir())
+	var flags atomic.Int32
+	r := start(t, cfg, st, func(o *Options) {
+		o.Open = func(ctx context.Context, a config.Account, ro bool) (mailbox.Mailbox, error) {
+			mb, err := Backends{}.Open(ctx, a, ro)
+			if err != nil {
+				return nil, err
+			}
+			return rebuiltAtFlag{Mailbox: mb, flags: &flags}, nil
+		}
+	})
+	waitFor(t, "idle", 30*time.Second, func() bool { return r.ev.count(EventIdle) > 0 })
+	if n := r.ev.count(EventError); n != 0 {
+		t.Errorf("%d session errors; a rebuilt mailbox seen at Flag is not one", n)
+	}
+	if n := r.ev.count(EventFound); n != 2 {
+		t.Errorf("%d invitations found, want 2 (recorded before the flag)", n)
+	}
+	if !strings.Contains(r.logs.String(), "mailbox rebuilt while a batch was handled") {
+		t.Errorf("no log of the skipped batch:\n%s", r.logs.String())
+	}
+	// The batch moved no cursor: the next session reads it again and
+	// flags its invitations then.
+	if c, ok, _ := st.Cursor(context.Background(), "test", "INBOX"); ok && c.LastUID != 0 {
+		t.Errorf("cursor at UID %d after the skipped batch, want none", c.LastUID)
+	}
+	r.stop(t)
+	r = start(t, cfg, st, nil)
+	waitFor(t, "both flagged on the next start", 30*time.Second, func() bool { return r.ev.count(EventFlagged) == 2 })
 }
