@@ -262,6 +262,7 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 		}
 	})
 
+	var stale uint32 // a UIDVALIDITY seen replaced during this catch-up
 	for b := range classified {
 		if b.err != nil {
 			return b.err
@@ -290,24 +291,26 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 			// this batch was fetched: its UIDs mean nothing now. Its
 			// invitations are recorded; the fetcher is reading the
 			// since window again, where they are recognised by
-			// Message-ID and flagged under their new UIDs. This batch
-			// moves no cursor.
+			// Message-ID and flagged under their new UIDs. No batch
+			// of the old UIDVALIDITY moves the cursor any more.
 			s.log.Info("mailbox rebuilt while a batch was handled; its invitations are flagged when seen again",
 				"mailbox", uv.Mailbox, "invitations", len(found))
-			continue
+			stale = uv.Old
 		case err != nil:
 			return err
 		}
-		for _, m := range b.batch {
-			if err := d.store.SetCursor(ctx, s.name, mboxName,
-				store.Cursor{UIDValidity: m.UIDValidity, LastUID: m.UID, Token: b.next.Token}); err != nil {
-				return err
+		if stale == 0 || b.next.UIDValidity != stale {
+			for _, m := range b.batch {
+				if err := d.store.SetCursor(ctx, s.name, mboxName,
+					store.Cursor{UIDValidity: m.UIDValidity, LastUID: m.UID, Token: b.next.Token}); err != nil {
+					return err
+				}
 			}
-		}
-		if b.next != b.since {
-			if err := d.store.SetCursor(ctx, s.name, mboxName,
-				store.Cursor{UIDValidity: b.next.UIDValidity, LastUID: b.next.LastUID, Token: b.next.Token}); err != nil {
-				return err
+			if b.next != b.since {
+				if err := d.store.SetCursor(ctx, s.name, mboxName,
+					store.Cursor{UIDValidity: b.next.UIDValidity, LastUID: b.next.LastUID, Token: b.next.Token}); err != nil {
+					return err
+				}
 			}
 		}
 		if len(b.batch) == 0 {
