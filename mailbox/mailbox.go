@@ -57,7 +57,8 @@ type Cursor struct {
 	UIDValidity uint32
 	LastUID     uint32
 	// Token is an opaque position for backends without UIDs (the Gmail
-	// API's historyId); IMAP leaves it empty.
+	// API's historyId); IMAP uses it only to mark a first start still in
+	// progress. Store it with the cursor.
 	Token string
 }
 

@@ -542,6 +542,9 @@ func (cl *Client) selectWatched() error {
 	return nil
 }
 
+// firstStartToken is the Cursor.Token of a first start still in progress.
+const firstStartToken = "first-start"
+
 // Fetch implements mailbox.Mailbox. The batch is parsed after the
 // connection is free again, so a Flag waits only for the FETCH itself.
 func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart time.Time) ([]mailbox.Message, mailbox.Cursor, error) {
@@ -581,13 +584,15 @@ func (cl *Client) fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 				&mailbox.UIDValidityError{Mailbox: cl.opts.Mailbox, Old: since.UIDValidity, New: cl.validity}
 		}
 		var criteria imap.SearchCriteria
-		if since.IsZero() {
-			// First start: never the whole history. SINCE has date
+		if since.IsZero() || since.Token == firstStartToken {
+			// First start, or one that was cut short (a crash, a lost
+			// connection): never the whole history. SINCE has date
 			// granularity (RFC 9051 §6.4.4), so mail from earlier on
 			// firstStart's day counts.
 			criteria.Since = firstStart
 			firstSearch = true
-		} else {
+		}
+		if !since.IsZero() {
 			var set imap.UIDSet
 			set.AddRange(imap.UID(since.LastUID+1), 0) // last+1:*
 			criteria.UID = []imap.UIDSet{set}
@@ -617,6 +622,14 @@ func (cl *Client) fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 	// SINCE left out is not picked up by the next "n:*".
 	if firstSearch && !truncated && cl.uidNext > 1 && cl.uidNext-1 > next.LastUID {
 		next.LastUID = cl.uidNext - 1
+	}
+	// Until a first start's search comes back empty, the cursors stored
+	// along the way say so, and a new connection goes on with SINCE: mail
+	// left out of the window keeps being left out, even when it has
+	// higher UIDs (imported or moved in) than where the first start
+	// stopped.
+	if firstSearch && len(uids) > 0 {
+		next.Token = firstStartToken
 	}
 	if len(uids) == 0 {
 		return nil, next, nil

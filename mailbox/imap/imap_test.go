@@ -83,8 +83,10 @@ func TestFetchFirstStartOnlyNewMailThenIncremental(t *testing.T) {
 		t.Fatalf("first start fetched UIDs %v, want [3 4] (mail older than since left out)", got)
 	}
 	want := s.UIDValidity(t, s.User, "INBOX")
-	if next != (mailbox.Cursor{UIDValidity: want, LastUID: 4}) {
-		t.Fatalf("next cursor = %+v, want {%d 4}", next, want)
+	// The cursor says the first start is not over until a search comes
+	// back empty (see TestFirstStartResumedElsewhereKeepsItsWindow).
+	if next != (mailbox.Cursor{UIDValidity: want, LastUID: 4, Token: firstStartToken}) {
+		t.Fatalf("next cursor = %+v, want {%d 4 %s}", next, want, firstStartToken)
 	}
 	m := batch[0]
 	if m.Parsed == nil || m.ParseErr != nil {
@@ -98,10 +100,12 @@ func TestFetchFirstStartOnlyNewMailThenIncremental(t *testing.T) {
 	}
 
 	// Nothing new: "5:*" matches UID 4 on the server; it must be dropped.
+	// The first start is over: same place, no token.
 	batch, next2, err := c.Fetch(ctx(t), next, time.Time{})
-	if err != nil || len(batch) != 0 || next2 != next {
-		t.Fatalf("Fetch with nothing new = %v, %+v, %v; want nothing, same cursor", uids(batch), next2, err)
+	if err != nil || len(batch) != 0 || next2 != (mailbox.Cursor{UIDValidity: want, LastUID: 4}) {
+		t.Fatalf("Fetch with nothing new = %v, %+v, %v; want nothing, {%d 4}", uids(batch), next2, err, want)
 	}
+	next = next2
 
 	s.Deliver(t, s.User, "INBOX", corpus(t, 5))
 	batch, next, err = c.Fetch(ctx(t), next, time.Time{})
@@ -133,6 +137,47 @@ func TestFirstStartWindowHoldsAcrossBatches(t *testing.T) {
 	}
 	if !slices.Equal(all, []uint32{1, 2, 3, 4, 6}) {
 		t.Fatalf("fetched %v, want 1 2 3 4 6 (not the year-old 5)", all)
+	}
+}
+
+// A first start cut short (the daemon killed, the connection lost) goes on
+// from its cursor on a new connection with the same window: the year-old
+// message with a higher UID is still left out.
+func TestFirstStartResumedElsewhereKeepsItsWindow(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	for i := 1; i <= 4; i++ {
+		s.Deliver(t, s.User, "INBOX", corpus(t, i))
+	}
+	s.AppendAt(t, corpus(t, 5), time.Now().AddDate(-1, 0, 0)) // UID 5, a year old
+	s.Deliver(t, s.User, "INBOX", corpus(t, 6))
+	window := time.Now().AddDate(0, 0, -1)
+	c := dial(t, s, func(o *Options) { o.BatchSize = 2 })
+	batch, cur, err := c.Fetch(ctx(t), mailbox.Cursor{}, window)
+	if err != nil || !slices.Equal(uids(batch), []uint32{1, 2}) {
+		t.Fatalf("first batch = %v, %v; want [1 2]", uids(batch), err)
+	}
+	// Killed after handling UID 1 only: the cursor stored with it.
+	cur.LastUID = 1
+	c2 := dial(t, s, func(o *Options) { o.BatchSize = 2 })
+	var all []uint32
+	for range 5 {
+		batch, next, err := c2.Fetch(ctx(t), cur, window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, uids(batch)...)
+		cur = next
+	}
+	if !slices.Equal(all, []uint32{2, 3, 4, 6}) {
+		t.Fatalf("resumed first start fetched %v, want 2 3 4 6 (not the year-old 5)", all)
+	}
+	if cur.Token != "" || cur.LastUID != 6 {
+		t.Errorf("cursor after the first start = %+v, want LastUID 6 and no token", cur)
+	}
+	// Afterwards, new mail is new mail, whatever its date.
+	s.AppendAt(t, corpus(t, 7), time.Now().AddDate(-1, 0, 0))
+	if batch, _, err := c2.Fetch(ctx(t), cur, window); err != nil || !slices.Equal(uids(batch), []uint32{7}) {
+		t.Errorf("after the first start: %v, %v; want [7]", uids(batch), err)
 	}
 }
 
