@@ -14,6 +14,7 @@ import (
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/internal/testserver/fakegmail"
 	"github.com/rsvp-mail/rsvp/internal/testserver/fakeoauth"
+	"github.com/rsvp-mail/rsvp/internal/testserver/xoauthimap"
 	"github.com/rsvp-mail/rsvp/oauth"
 	"github.com/rsvp-mail/rsvp/store"
 )
@@ -201,5 +202,90 @@ func TestDebugOutputHoldsNoToken(t *testing.T) {
 		if secret != "" && strings.Contains(out, secret) {
 			t.Errorf("the debug output holds the %s", what)
 		}
+	}
+}
+
+// TestGmailOverIMAPWithXOAuth2 runs an IMAP account with auth: xoauth2
+// against a server that, like Gmail, lets the user in with XOAUTH2 only:
+// the daemon signs in with the access token from `rsvp auth`, refreshed for
+// each connection, never tries LOGIN, and finds the invitation. Once the
+// grant is revoked, the next connection is refused before any AUTHENTICATE.
+func TestGmailOverIMAPWithXOAuth2(t *testing.T) {
+	fo := fakeoauth.New(t)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "client_secret.json")
+	os.WriteFile(secret, fo.ClientSecretJSON("installed"), 0o600)
+	tokenFile := filepath.Join(dir, "token.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := oauth.Authorize(ctx, oauth.FlowOptions{Config: fo.Config(oauth.ScopeIMAP), TokenFile: tokenFile,
+		Out: new(bytes.Buffer), OpenBrowser: fakeoauth.Browser(nil)}); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+
+	const user = "alex.morgan@gmail.com"
+	srv := xoauthimap.Start(t, user, fo.Valid)
+	files, raw, invites := corpusMail(t)
+	var invite string
+	for _, f := range files {
+		if _, ok := invites[f]; ok {
+			invite = f
+			break
+		}
+	}
+	srv.Append(t, "INBOX", raw[invite], time.Now())
+	host, port, _ := strings.Cut(srv.Addr, ":")
+	cfg, err := config.Parse(filepath.Join(dir, "config.yaml"), []byte(fmt.Sprintf(`me:
+  name: Alex Morgan
+oauth:
+  client_secret_file: %s
+accounts:
+  - name: gmail-imap
+    address: %s
+    host: %s
+    port: %s
+    security: plain
+    auth: xoauth2
+    token_file: %s
+    poll_interval: 100ms
+`, secret, user, host, port, tokenFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refreshed := fo.Refreshes()
+	st := openStore(t, t.TempDir())
+	r := start(t, cfg, st, nil) // the real backends
+	waitFor(t, "the invitation found", 30*time.Second, func() bool { return r.ev.count(EventFound) == 1 })
+
+	got := srv.Received()
+	if len(got) == 0 {
+		t.Fatal("no XOAUTH2 exchange reached the server")
+	}
+	prefix := "user=" + user + "\x01auth=Bearer "
+	for _, resp := range got {
+		tok := strings.TrimSuffix(strings.TrimPrefix(string(resp), prefix), "\x01\x01")
+		if !strings.HasPrefix(string(resp), prefix) || !fo.Valid(tok) {
+			t.Errorf("SASL response %q: want the user and a token the authorization server issued", resp)
+		}
+	}
+	if n := srv.Logins(); n != 0 {
+		t.Errorf("%d LOGIN commands, want none", n)
+	}
+	if fo.Refreshes() <= refreshed {
+		t.Errorf("no token refresh for the connection (refreshes %d before, %d after)", refreshed, fo.Refreshes())
+	}
+
+	// Revoked: the account's next connection stops at the token refresh
+	// and says to run rsvp auth again; nothing more reaches the server.
+	r.stop(t)
+	fo.RevokeAll()
+	before := len(srv.Received())
+	r = start(t, cfg, st, nil)
+	waitFor(t, "the revoked grant reported", 30*time.Second, func() bool {
+		return strings.Contains(r.logs.String(), "sign-in expired or was revoked") &&
+			strings.Contains(r.logs.String(), "rsvp auth --account gmail-imap")
+	})
+	if n := len(srv.Received()); n != before {
+		t.Errorf("%d more AUTHENTICATE exchanges after the grant was revoked, want none", n-before)
 	}
 }

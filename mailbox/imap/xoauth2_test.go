@@ -1,25 +1,17 @@
 package imap
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
-	"io"
-	"log"
-	"net"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	goimap "github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
 
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
+	"github.com/rsvp-mail/rsvp/internal/testserver/xoauthimap"
 	"github.com/rsvp-mail/rsvp/mailbox"
 )
 
@@ -28,104 +20,19 @@ const (
 	goodToken = "ya29.a0AfB_good-access-token-for-tests"
 	badToken  = "ya29.a0AfB_expired-access-token-for-tests"
 	// googleError is what Gmail sends in the challenge when it refuses a
-	// token (https://developers.google.com/gmail/imap/xoauth2-protocol).
-	googleError = `{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`
+	// token.
+	googleError = xoauthimap.GoogleError
 )
 
-func xoauth2String(user, token string) string {
-	return "user=" + user + "\x01auth=Bearer " + token + "\x01\x01"
-}
+var xoauth2String = xoauthimap.SASLString
 
-// oauthServer is an in-memory IMAP server (go-imap's imapserver with
-// imapmemserver's mailboxes) that offers only AUTH=XOAUTH2, accepts
-// goodToken for gmailUser and refuses anything else the way Gmail does: a
-// challenge with a JSON error, then NO once the client has answered it.
-type oauthServer struct {
-	addr string
-
-	mu        sync.Mutex
-	responses [][]byte // every SASL response received, in order
-	logins    int      // LOGIN commands received
-}
-
-func startOAuthServer(t *testing.T) *oauthServer {
+// startOAuthServer starts a server that lets gmailUser in with goodToken
+// only, with one message in INBOX.
+func startOAuthServer(t *testing.T) *xoauthimap.Server {
 	t.Helper()
-	user := imapmemserver.NewUser(gmailUser, "a-password-that-must-not-be-used")
-	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := user.Append("INBOX", bytes.NewReader(corpus(t, 1)), &goimap.AppendOptions{Time: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	o := &oauthServer{}
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &oauthSession{UserSession: imapmemserver.NewUserSession(user), srv: o}, nil, nil
-		},
-		Caps:         goimap.CapSet{goimap.CapIMAP4rev1: {}},
-		InsecureAuth: true, // plain loopback, as in the Dovecot tests
-		Logger:       log.New(io.Discard, "", 0),
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.addr = ln.Addr().String()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return o
-}
-
-func (o *oauthServer) received() [][]byte {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return slices.Clone(o.responses)
-}
-
-// oauthSession is imapmemserver's session for the one user, with XOAUTH2 as
-// its only way in (imapserver.SessionSASL).
-type oauthSession struct {
-	*imapmemserver.UserSession
-	srv *oauthServer
-}
-
-var _ imapserver.SessionSASL = (*oauthSession)(nil)
-
-func (s *oauthSession) Login(username, password string) error {
-	s.srv.mu.Lock()
-	s.srv.logins++
-	s.srv.mu.Unlock()
-	return imapserver.ErrAuthFailed
-}
-
-func (s *oauthSession) AuthenticateMechanisms() []string { return []string{"XOAUTH2"} }
-
-func (s *oauthSession) Authenticate(mech string) (sasl.Server, error) {
-	if mech != "XOAUTH2" {
-		return nil, &goimap.Error{Type: goimap.StatusResponseTypeNo, Text: "unsupported mechanism"}
-	}
-	return &xoauth2Server{srv: s.srv}, nil
-}
-
-type xoauth2Server struct {
-	srv  *oauthServer
-	step int
-}
-
-func (x *xoauth2Server) Next(resp []byte) (challenge []byte, done bool, err error) {
-	x.srv.mu.Lock()
-	x.srv.responses = append(x.srv.responses, bytes.Clone(resp))
-	x.srv.mu.Unlock()
-	x.step++
-	switch {
-	case x.step == 1 && string(resp) == xoauth2String(gmailUser, goodToken):
-		return nil, true, nil
-	case x.step == 1:
-		return []byte(googleError), false, nil
-	default:
-		return nil, false, &goimap.Error{Type: goimap.StatusResponseTypeNo,
-			Code: goimap.ResponseCodeAuthenticationFailed, Text: "Invalid credentials (Failure)"}
-	}
+	s := xoauthimap.Start(t, gmailUser, func(token string) bool { return token == goodToken })
+	s.Append(t, "INBOX", corpus(t, 1), time.Now())
+	return s
 }
 
 // oauthOptions dials srv with XOAUTH2 and token, counting Auth calls.
@@ -142,7 +49,7 @@ func TestXOAuth2AgainstAnIMAPServer(t *testing.T) {
 		srv := startOAuthServer(t)
 		calls := 0
 		for i := 1; i <= 2; i++ {
-			c, err := Dial(ctx(t), oauthOptions(srv.addr, goodToken, &calls))
+			c, err := Dial(ctx(t), oauthOptions(srv.Addr, goodToken, &calls))
 			if err != nil {
 				t.Fatalf("Dial %d: %v", i, err)
 			}
@@ -155,15 +62,12 @@ func TestXOAuth2AgainstAnIMAPServer(t *testing.T) {
 				t.Errorf("Auth called %d times after %d Dials", calls, i)
 			}
 		}
-		got := srv.received()
+		got := srv.Received()
 		want := xoauth2String(gmailUser, goodToken)
 		if len(got) != 2 || string(got[0]) != want || string(got[1]) != want {
 			t.Fatalf("server received SASL responses %q, want %q once per Dial", got, want)
 		}
-		srv.mu.Lock()
-		logins := srv.logins
-		srv.mu.Unlock()
-		if logins != 0 {
+		if logins := srv.Logins(); logins != 0 {
 			t.Errorf("%d LOGIN commands sent, want none", logins)
 		}
 	})
@@ -171,7 +75,7 @@ func TestXOAuth2AgainstAnIMAPServer(t *testing.T) {
 	t.Run("a refused token is ErrAuth carrying the JSON status", func(t *testing.T) {
 		srv := startOAuthServer(t)
 		calls := 0
-		_, err := Dial(ctx(t), oauthOptions(srv.addr, badToken, &calls))
+		_, err := Dial(ctx(t), oauthOptions(srv.Addr, badToken, &calls))
 		if !errors.Is(err, mailbox.ErrAuth) {
 			t.Fatalf("Dial = %v, want ErrAuth", err)
 		}
@@ -182,7 +86,7 @@ func TestXOAuth2AgainstAnIMAPServer(t *testing.T) {
 		if !strings.Contains(err.Error(), "401") || strings.Contains(err.Error(), badToken) {
 			t.Errorf("error %q should name status 401 and never the token", err)
 		}
-		got := srv.received()
+		got := srv.Received()
 		if len(got) != 2 || string(got[0]) != xoauth2String(gmailUser, badToken) || len(got[1]) != 0 {
 			t.Fatalf("server received %q, want the initial response, then an empty one", got)
 		}
@@ -193,7 +97,7 @@ func TestXOAuth2AgainstAnIMAPServer(t *testing.T) {
 		for _, token := range []string{goodToken, badToken} {
 			var trace syncBuffer
 			calls := 0
-			o := oauthOptions(srv.addr, token, &calls)
+			o := oauthOptions(srv.Addr, token, &calls)
 			o.DebugWriter = &trace
 			c, err := Dial(ctx(t), o)
 			if err == nil {
@@ -226,12 +130,12 @@ func TestXOAuth2AgainstAnIMAPServer(t *testing.T) {
 	t.Run("an error from Auth is returned and nothing is sent", func(t *testing.T) {
 		srv := startOAuthServer(t)
 		refresh := errors.New("oauth2: token refresh: invalid_grant")
-		_, err := Dial(ctx(t), Options{Addr: srv.addr, Security: "plain",
+		_, err := Dial(ctx(t), Options{Addr: srv.Addr, Security: "plain",
 			Auth: func(context.Context) (sasl.Client, error) { return nil, refresh }})
 		if !errors.Is(err, refresh) || errors.Is(err, mailbox.ErrAuth) {
 			t.Fatalf("Dial = %v, want the Auth error, not ErrAuth", err)
 		}
-		if got := srv.received(); len(got) != 0 {
+		if got := srv.Received(); len(got) != 0 {
 			t.Errorf("server received %q", got)
 		}
 	})
