@@ -19,15 +19,31 @@ import (
 	"github.com/rsvp-mail/rsvp/store"
 )
 
-// signIn runs the real OAuth flow against fo and saves the token.
-func signIn(t *testing.T, fo *fakeoauth.Server, tokenFile string) {
+// signIn runs the real OAuth flow against fo for scope and saves the token.
+func signIn(t *testing.T, fo *fakeoauth.Server, tokenFile, scope string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := oauth.Authorize(ctx, oauth.FlowOptions{Config: fo.Config(oauth.ScopeGmailModify), TokenFile: tokenFile,
+	if _, err := oauth.Authorize(ctx, oauth.FlowOptions{Config: fo.Config(scope), TokenFile: tokenFile,
 		Out: new(bytes.Buffer), OpenBrowser: fakeoauth.Browser(nil)}); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
+}
+
+// signedIn starts a fake authorization server, writes its client secret
+// into a new directory dir and signs in for scope: the files an OAuth
+// account's config names.
+func signedIn(t *testing.T, scope string) (fo *fakeoauth.Server, dir, secret, tokenFile string) {
+	t.Helper()
+	fo = fakeoauth.New(t)
+	dir = t.TempDir()
+	secret = filepath.Join(dir, "client_secret.json")
+	if err := os.WriteFile(secret, fo.ClientSecretJSON("installed"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokenFile = filepath.Join(dir, "token.json")
+	signIn(t, fo, tokenFile, scope)
+	return fo, dir, secret, tokenFile
 }
 
 // TestGmailAccountEndToEnd runs the daemon's Gmail path with the real
@@ -40,14 +56,9 @@ func TestGmailAccountEndToEnd(t *testing.T) {
 	tokenPoll = 20 * time.Millisecond
 	t.Cleanup(func() { tokenPoll = old })
 
-	fo := fakeoauth.New(t)
+	fo, dir, secret, tokenFile := signedIn(t, oauth.ScopeGmailModify)
 	fg := fakegmail.New(t)
 	fg.SetTokenCheck(fo.Valid)
-	dir := t.TempDir()
-	secret := filepath.Join(dir, "client_secret.json")
-	os.WriteFile(secret, fo.ClientSecretJSON("installed"), 0o600)
-	tokenFile := filepath.Join(dir, "token.json")
-	signIn(t, fo, tokenFile)
 
 	files, raw, invites := corpusMail(t)
 	gmailID := map[string]string{} // corpus file → Gmail message id
@@ -120,7 +131,7 @@ accounts:
 	if n := strings.Count(r.logs.String(), "sign-in expired or was revoked"); n != 1 {
 		t.Errorf("the revoked sign-in was logged %d times, want once", n)
 	}
-	signIn(t, fo, tokenFile)
+	signIn(t, fo, tokenFile, oauth.ScopeGmailModify)
 	waitFor(t, "the account back", 30*time.Second, func() bool { return strings.Contains(r.logs.String(), "a new sign-in was saved") })
 	_, id2 := fg.Deliver(bytes.ReplaceAll(raw[firstInvite(invites)], []byte("Message-ID: <"), []byte("Message-ID: <again.")))
 	_ = id2
@@ -169,14 +180,9 @@ func checkGmailDrafts(t *testing.T, fg *fakegmail.Server, raw map[string][]byte,
 // TestDebugOutputHoldsNoToken runs a Gmail account with the protocol trace
 // and debug logs on, and greps them for the tokens.
 func TestDebugOutputHoldsNoToken(t *testing.T) {
-	fo := fakeoauth.New(t)
+	fo, dir, secret, tokenFile := signedIn(t, oauth.ScopeGmailModify)
 	fg := fakegmail.New(t)
 	fg.SetTokenCheck(fo.Valid)
-	dir := t.TempDir()
-	secret := filepath.Join(dir, "client_secret.json")
-	os.WriteFile(secret, fo.ClientSecretJSON("installed"), 0o600)
-	tokenFile := filepath.Join(dir, "token.json")
-	signIn(t, fo, tokenFile)
 	_, raw, invites := corpusMail(t)
 	fg.Deliver(raw[firstInvite(invites)])
 	cfg, err := config.Parse(filepath.Join(dir, "config.yaml"), []byte(fmt.Sprintf(
@@ -211,29 +217,11 @@ func TestDebugOutputHoldsNoToken(t *testing.T) {
 // each connection, never tries LOGIN, and finds the invitation. Once the
 // grant is revoked, the next connection is refused before any AUTHENTICATE.
 func TestGmailOverIMAPWithXOAuth2(t *testing.T) {
-	fo := fakeoauth.New(t)
-	dir := t.TempDir()
-	secret := filepath.Join(dir, "client_secret.json")
-	os.WriteFile(secret, fo.ClientSecretJSON("installed"), 0o600)
-	tokenFile := filepath.Join(dir, "token.json")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := oauth.Authorize(ctx, oauth.FlowOptions{Config: fo.Config(oauth.ScopeIMAP), TokenFile: tokenFile,
-		Out: new(bytes.Buffer), OpenBrowser: fakeoauth.Browser(nil)}); err != nil {
-		t.Fatalf("sign in: %v", err)
-	}
-
+	fo, dir, secret, tokenFile := signedIn(t, oauth.ScopeIMAP)
 	const user = "alex.morgan@gmail.com"
 	srv := xoauthimap.Start(t, user, fo.Valid)
-	files, raw, invites := corpusMail(t)
-	var invite string
-	for _, f := range files {
-		if _, ok := invites[f]; ok {
-			invite = f
-			break
-		}
-	}
-	srv.Append(t, "INBOX", raw[invite], time.Now())
+	_, raw, invites := corpusMail(t)
+	srv.Append(t, "INBOX", raw[firstInvite(invites)], time.Now())
 	host, port, _ := strings.Cut(srv.Addr, ":")
 	cfg, err := config.Parse(filepath.Join(dir, "config.yaml"), []byte(fmt.Sprintf(`me:
   name: Alex Morgan
