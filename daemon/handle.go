@@ -7,15 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rsvp-mail/rsvp/classifier"
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/drafter"
+	"github.com/rsvp-mail/rsvp/internal/workers"
 	"github.com/rsvp-mail/rsvp/mailbox"
 	"github.com/rsvp-mail/rsvp/mailmsg"
 	"github.com/rsvp-mail/rsvp/store"
@@ -115,31 +113,22 @@ type classified struct {
 func classifyAll(cfg *config.Config, batch []mailbox.Message) []classified {
 	out := make([]classified, len(batch))
 	opts := cfg.ExtractOptions()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(batch)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(batch); i = int(next.Add(1) - 1) {
-				m := &batch[i]
-				if m.Parsed == nil {
-					continue
-				}
-				v := &out[i]
-				v.readable, v.subject = true, m.Parsed.Subject
-				v.Verdict = cfg.Classifier.Classify(m.Parsed)
-				if v.Invite {
-					v.fields = classifier.Extract(m.Parsed, opts)
-				} else {
-					// Only an invitation's message is kept: in a
-					// backfill, batches wait in catchUp's pipeline.
-					m.Raw, m.Parsed = nil, nil
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	workers.Each(len(batch), func(i int) {
+		m := &batch[i]
+		if m.Parsed == nil {
+			return
+		}
+		v := &out[i]
+		v.readable, v.subject = true, m.Parsed.Subject
+		v.Verdict = cfg.Classifier.Classify(m.Parsed)
+		if v.Invite {
+			v.fields = classifier.Extract(m.Parsed, opts)
+		} else {
+			// Only an invitation's message is kept: in a backfill,
+			// batches wait in catchUp's pipeline.
+			m.Raw, m.Parsed = nil, nil
+		}
+	})
 	return out
 }
 

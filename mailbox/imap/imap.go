@@ -32,7 +32,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -43,6 +42,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
+	"github.com/rsvp-mail/rsvp/internal/workers"
 	"github.com/rsvp-mail/rsvp/mailbox"
 	"github.com/rsvp-mail/rsvp/mailmsg"
 )
@@ -675,19 +675,10 @@ func (cl *Client) fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 
 // parseAll parses a batch on every core (a backfill is bound by CPU).
 func parseAll(batch []mailbox.Message, bodyBytes int) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(batch)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(batch); i = int(next.Add(1) - 1) {
-				m := &batch[i]
-				m.Parsed, m.ParseErr = mailmsg.Read(bytes.NewReader(m.Raw), mailmsg.Options{MaxBodyBytes: bodyBytes})
-			}
-		}()
-	}
-	wg.Wait()
+	workers.Each(len(batch), func(i int) {
+		m := &batch[i]
+		m.Parsed, m.ParseErr = mailmsg.Read(bytes.NewReader(m.Raw), mailmsg.Options{MaxBodyBytes: bodyBytes})
+	})
 }
 
 // maxPrealloc is the largest literal collect allocates in full before
