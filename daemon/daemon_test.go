@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rsvp-mail/rsvp/config"
+	"github.com/rsvp-mail/rsvp/internal/syncbuf"
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
 	"github.com/rsvp-mail/rsvp/mailbox"
 	"github.com/rsvp-mail/rsvp/mailmsg"
@@ -191,22 +192,7 @@ func (r *running) stop(t testing.TB) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 func start(t testing.TB, cfg *config.Config, st *store.Store, mod func(*Options)) *running {
 	t.Helper()

@@ -14,10 +14,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/rsvp-mail/rsvp/internal/syncbuf"
 	"github.com/rsvp-mail/rsvp/mailmsg"
 	"github.com/rsvp-mail/rsvp/store"
 )
@@ -438,22 +438,7 @@ func TestDemoInterruptedRunStopsAndSaysSo(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 func TestDemoConfigIsTheAddresseeOfTheSeededMail(t *testing.T) {
 	m := loadInbox(t)

@@ -1,14 +1,13 @@
 package notifier_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/rsvp-mail/rsvp/internal/syncbuf"
 	"github.com/rsvp-mail/rsvp/notifier"
 )
 
@@ -66,22 +65,7 @@ func noAnswer(t *testing.T, n notifier.Notifier) {
 }
 
 // logBuffer collects what a notifier logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer struct{ syncbuf.Buffer }
 
 // Count returns how many logged lines contain s.
 func (l *logBuffer) Count(s string) int {

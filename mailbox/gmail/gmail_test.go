@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/rsvp-mail/rsvp/internal/syncbuf"
 	"github.com/rsvp-mail/rsvp/internal/testserver/fakegmail"
 	"github.com/rsvp-mail/rsvp/mailbox"
 )
@@ -54,22 +54,7 @@ func newFake(t *testing.T) *fakegmail.Server {
 }
 
 // logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer = syncbuf.Buffer
 
 func open(t *testing.T, s *fakegmail.Server, mod func(*Options)) *Client {
 	t.Helper()

@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,12 +8,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	goimap "github.com/emersion/go-imap/v2"
 
+	"github.com/rsvp-mail/rsvp/internal/syncbuf"
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
 	"github.com/rsvp-mail/rsvp/internal/testserver/faultproxy"
 	"github.com/rsvp-mail/rsvp/mailbox"
@@ -24,22 +23,7 @@ import (
 // connection at a chosen point of the exchange.
 
 // syncBuffer is a trace that the test reads while the client still writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 // waitFor polls cond until it holds or 10 seconds pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
