@@ -299,18 +299,15 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 		case err != nil:
 			return err
 		}
-		if stale == 0 || b.next.UIDValidity != stale {
-			for _, m := range b.batch {
-				if err := d.store.SetCursor(ctx, s.name, mboxName,
-					store.Cursor{UIDValidity: m.UIDValidity, LastUID: m.UID, Token: b.next.Token}); err != nil {
-					return err
-				}
-			}
-			if b.next != b.since {
-				if err := d.store.SetCursor(ctx, s.name, mboxName,
-					store.Cursor{UIDValidity: b.next.UIDValidity, LastUID: b.next.LastUID, Token: b.next.Token}); err != nil {
-					return err
-				}
+		// Every message of the batch is handled now: one write moves the
+		// cursor past all of them (Fetch's next is never before the
+		// batch's last message). Writing it message by message would only
+		// add intermediate states that a crash here could leave; each would
+		// re-read part of the batch, as this one does.
+		if (stale == 0 || b.next.UIDValidity != stale) && (len(b.batch) > 0 || b.next != b.since) {
+			if err := d.store.SetCursor(ctx, s.name, mboxName,
+				store.Cursor{UIDValidity: b.next.UIDValidity, LastUID: b.next.LastUID, Token: b.next.Token}); err != nil {
+				return err
 			}
 		}
 		if len(b.batch) == 0 {

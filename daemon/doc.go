@@ -17,13 +17,8 @@
 //     Message-ID) before it is flagged, and the cursor moves past a message
 //     only after that; a message fetched again is recognised, flagged again
 //     (harmless) and never asked about twice. A batch's invitations are
-//     flagged in one command, after all of them are recorded and before the
-//     cursor moves past any message of the batch.
-//
-// A catch-up is a pipeline: the next batch is fetched and parsed while
-// this one is classified, and classified while the one before is recorded
-// (see catchUp). Recording, flagging and the cursor stay in UID order on
-// one goroutine.
+//     flagged in one command, after all of them are recorded, and then one
+//     write moves the cursor past the whole batch.
 //   - A draft's Message-ID is derived from the invitation's
 //     (drafter.DraftMessageID), and Drafts is searched for it before every
 //     APPEND; the invitation is marked drafted only after the draft is
@@ -32,6 +27,11 @@
 //   - A UIDVALIDITY change (the mailbox was rebuilt) restarts the account
 //     from the `since` window; invitations already known are matched by
 //     Message-ID and keep their state.
+//
+// A catch-up is a pipeline: the next batch is fetched and parsed while
+// this one is classified, and classified while the one before is recorded
+// (see catchUp). Recording, flagging and the cursor stay in UID order on
+// one goroutine.
 //
 // Decisions come from the store: `rsvp decide` in another process changes
 // it, and the daemon notices within the store's poll interval (250 ms).
