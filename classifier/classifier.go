@@ -553,6 +553,7 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 			return true
 		})
 	}
+	texts.release() // the folded texts are not used after the keywords
 	for _, cr := range c.rules {
 		i := cr.order
 		switch {

@@ -18,13 +18,23 @@ func fold(s string) string {
 	if isPlainASCII(s) {
 		return foldASCII(s)
 	}
+	return bytesString(foldAppend(make([]byte, 0, len(s)+len(s)/16), s))
+}
+
+// foldAppend appends fold(s) to b, which must be empty (its capacity is
+// used: a buffer can be reused for the next text).
+func foldAppend(b []byte, s string) []byte {
+	if isPlainASCII(s) {
+		b, _ = foldASCIIRun(b, s, &foldTabASCII, false)
+		return b
+	}
 	if !utf8.ValidString(s) {
-		return foldRunes(norm.NFD.String(s), make([]byte, 0, len(s)), false)
+		b, _ = foldRunesSpace(norm.NFD.String(s), b, false)
+		return b
 	}
 	// ASCII characters neither decompose nor combine with what is next to
 	// them, so the text is decomposed a stretch of non-ASCII characters at
 	// a time, and ASCII characters are mapped directly, as foldRunes would.
-	b := make([]byte, 0, len(s)+len(s)/16)
 	space := false
 	var seg []byte
 	for i := 0; i < len(s); {
@@ -47,7 +57,7 @@ func fold(s string) string {
 		}
 		i = j
 	}
-	return bytesString(b)
+	return b
 }
 
 // foldASCIIRun appends the folded form of the ASCII text s to b, after text
@@ -114,14 +124,9 @@ var foldTabASCII, foldTabRunes = func() (a, r [256]byte) {
 	return a, r
 }()
 
-// foldRunes appends the folded form of s, decomposed (NFD), to b.
-func foldRunes(s string, b []byte, space bool) string {
-	b, _ = foldRunesSpace(s, b, space)
-	return string(b)
-}
-
-// foldRunesSpace is foldRunes, continuing after text that ended in white
-// space when space is true, and saying whether s does.
+// foldRunesSpace appends the folded form of s, decomposed (NFD), to b,
+// continuing after text that ended in white space when space is true, and
+// says whether s does.
 func foldRunesSpace(s string, b []byte, space bool) ([]byte, bool) {
 	for _, r := range s {
 		switch {

@@ -2,22 +2,43 @@ package classifier
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message/mail"
 	"github.com/rsvp-mail/rsvp/mailmsg"
 )
 
 // texts gives each place of a message as text, computed once per message.
+// Folded texts live in a buffer that release hands to the next message:
+// they must not outlive it (a Verdict quotes the raw text).
 type texts struct {
 	m     *mailmsg.Message
 	raws  map[source]string
 	folds map[source]string
 	hits  map[source]*pfHits
+	buf   *[]byte
 }
 
+// foldBufs holds the buffers of folded texts between messages: a folded
+// body is as long as the body, and one is made for every message.
+var foldBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 func newTexts(m *mailmsg.Message) *texts {
-	return &texts{m: m, raws: map[source]string{}, folds: map[source]string{}}
+	return &texts{m: m, raws: map[source]string{}, folds: map[source]string{}, buf: foldBufs.Get().(*[]byte)}
 }
+
+// release gives the buffer of the folded texts back; t's folded texts must
+// not be used after it.
+func (t *texts) release() {
+	if cap(*t.buf) <= maxFoldBuf {
+		*t.buf = (*t.buf)[:0]
+		foldBufs.Put(t.buf)
+	}
+	t.buf, t.folds = nil, nil
+}
+
+// maxFoldBuf is the largest buffer kept for the next message.
+const maxFoldBuf = 1 << 20
 
 // prefilterHits is where the pattern rules' literals occur in a place.
 func (t *texts) prefilterHits(s source, p *pfProgram) *pfHits {
@@ -74,7 +95,17 @@ func (t *texts) folded(s source) string {
 	if v, ok := t.folds[s]; ok {
 		return v
 	}
-	v := fold(t.raw(s))
+	// Each text is folded into the free end of the buffer; when it does
+	// not fit, into a new one that becomes the buffer (the texts before
+	// stay where they are).
+	b := *t.buf
+	f := foldAppend(b[len(b):], t.raw(s))
+	if len(f) > 0 && cap(f) == cap(b)-len(b) {
+		*t.buf = b[:len(b)+len(f)]
+	} else if cap(f) > cap(b)-len(b) {
+		*t.buf = f
+	}
+	v := bytesString(f)
 	t.folds[s] = v
 	return v
 }
