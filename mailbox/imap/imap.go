@@ -651,7 +651,7 @@ func (cl *Client) fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 		if uint32(b.UID) <= since.LastUID {
 			continue
 		}
-		raw := append(slices.Clip(b.FindBodySection(header)), b.FindBodySection(text)...)
+		raw := joined(b.FindBodySection(header), b.FindBodySection(text))
 		m := mailbox.Message{
 			UID:          uint32(b.UID),
 			UIDValidity:  cl.validity,
@@ -671,6 +671,18 @@ func (cl *Client) fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 		next.LastUID = last
 	}
 	return batch, next, nil
+}
+
+// joined is the header followed by the text: h extended over t when t
+// already follows h in memory (collect reads them so), else a copy.
+func joined(h, t []byte) []byte {
+	if len(t) == 0 {
+		return slices.Clip(h)
+	}
+	if len(h) < cap(h) && cap(h)-len(h) >= len(t) && &h[:len(h)+1][len(h)] == &t[0] {
+		return h[: len(h)+len(t) : len(h)+len(t)]
+	}
+	return append(slices.Clip(h), t...)
 }
 
 // parseAll parses a batch on every core (a backfill is bound by CPU).
@@ -712,8 +724,22 @@ func (cl *Client) collect(cmd *imapclient.FetchCommand) ([]*imapclient.FetchMess
 						// One exact allocation, not io.ReadAll's
 						// doubling. (A larger size, announced by a
 						// server, is not trusted with memory until
-						// it is sent.)
-						b = make([]byte, size)
+						// it is sent.) A section that follows
+						// another (the text after the header) is
+						// read right after it, in a copy of it, so
+						// the message is one slice (see joined).
+						var prev []byte
+						if n := len(buf.BodySection); n > 0 {
+							prev = buf.BodySection[n-1].Bytes
+						}
+						if len(prev) > 0 && size > 0 && int64(len(prev))+size <= maxPrealloc {
+							both := make([]byte, len(prev), int64(len(prev))+size)
+							copy(both, prev)
+							buf.BodySection[len(buf.BodySection)-1].Bytes = both
+							b = both[len(prev):cap(both)]
+						} else {
+							b = make([]byte, size)
+						}
 						var n int
 						n, err = io.ReadFull(it.Literal, b)
 						b = b[:n]

@@ -538,3 +538,23 @@ func TestTraceNeverHoldsThePassword(t *testing.T) {
 		t.Errorf("trace lacks SELECT or ID:\n%s", trace.String())
 	}
 }
+
+func TestJoinedIsHeaderThenText(t *testing.T) {
+	both := []byte("Subject: x\r\n\r\nbody")
+	h, tx := both[:14:len(both)], both[14:]
+	got := joined(h, tx)
+	if string(got) != string(both) || &got[0] != &both[0] || cap(got) != len(both) {
+		t.Errorf("adjacent: %q (cap %d), want %q in place", got, cap(got), both)
+	}
+	// Not adjacent (the text before the header, or elsewhere): a copy,
+	// and the header's spare capacity is not written to.
+	spare := []byte("Subject: y\r\n\r\nXXXX")
+	h2 := spare[:14]
+	got = joined(h2, []byte("text"))
+	if string(got) != "Subject: y\r\n\r\ntext" || string(spare) != "Subject: y\r\n\r\nXXXX" {
+		t.Errorf("apart: %q, header's array now %q", got, spare)
+	}
+	if got := joined(h2, nil); string(got) != "Subject: y\r\n\r\n" || cap(got) != len(got) {
+		t.Errorf("no text: %q cap %d", got, cap(got))
+	}
+}
