@@ -184,7 +184,7 @@ func (m *Message) readHeader() {
 	}
 	m.InReplyTo = msgIDs(h, "In-Reply-To")
 	m.References = msgIDs(h, "References")
-	if d, err := h.Date(); err == nil {
+	if d, err := parseDate(h.Get("Date")); err == nil {
 		m.Date = d
 	}
 	if from := m.addresses("From"); len(from) > 0 {
@@ -193,6 +193,24 @@ func (m *Message) readHeader() {
 	m.ReplyTo = m.addresses("Reply-To")
 	m.To = m.addresses("To")
 	m.Cc = m.addresses("Cc")
+}
+
+// rfc5322Date is the form nearly every Date field has.
+const rfc5322Date = "Mon, 2 Jan 2006 15:04:05 -0700"
+
+// parseDate is net/mail.ParseDate (what mail.Header.Date calls), which
+// tries 24 layouts without a day of the week, each failing with an error
+// allocated, before the usual form. A value starting with a letter cannot
+// match those; when the first layout with a day of the week takes the
+// whole value, ParseDate would have stopped there too: no line break, no
+// comment, and the only + or - is the zone, the end of the value.
+func parseDate(v string) (time.Time, error) {
+	if len(v) > 0 && ('A' <= v[0] && v[0] <= 'Z' || 'a' <= v[0] && v[0] <= 'z') && !strings.ContainsAny(v, "\r\n(") {
+		if t, err := time.Parse(rfc5322Date, v); err == nil {
+			return t, nil
+		}
+	}
+	return netmail.ParseDate(v)
 }
 
 func msgIDs(h *mail.Header, key string) []string {

@@ -1,6 +1,7 @@
 package mailmsg
 
 import (
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,5 +170,34 @@ func checkFields(t *testing.T, s string) {
 	}
 	if got, want := string(appendFields([]byte("x"), []byte(s))), "x"+strings.Join(fields, " "); got != want {
 		t.Errorf("appendFields(%q) = %q, want %q", s, got, want)
+	}
+}
+
+var dateSamples = []string{
+	"", "Mon, 2 Jan 2006 15:04:05 -0700", "Tue, 17 Nov 2026 09:30:00 +0100", "17 Nov 2026 09:30:00 +0100",
+	"Tue, 17 Nov 2026 09:30:00 +0100 (CET)", "Tue, 17 Nov 2026 09:30 +0100", "Tue, 17 Nov 26 09:30:00 +0100",
+	"Tue, 17 Nov 2026 09:30:00.123 +0100", "Tue, 17 Nov 2026 09:30:00 GMT", "Tue, 17 Nov 2026 09:30:00 -0100 ",
+	"tue, 17 nov 2026 09:30:00 +0100", "Tue,  7 Nov 2026 09:30:00 +0100", "Xyz, 17 Nov 2026 09:30:00 +0100",
+	"Tue, 17 Nov 2026\r\n 09:30:00 +0100", "Tue, 31 Feb 2026 09:30:00 +0100", "Tue, 17 Nov 2026 25:30:00 +0100",
+}
+
+func TestParseDateIsNetMail(t *testing.T) {
+	for _, v := range dateSamples {
+		checkDate(t, v)
+	}
+}
+
+func FuzzParseDate(f *testing.F) {
+	for _, v := range dateSamples {
+		f.Add(v)
+	}
+	f.Fuzz(checkDate)
+}
+
+func checkDate(t *testing.T, v string) {
+	got, gotErr := parseDate(v)
+	want, wantErr := netmail.ParseDate(v)
+	if !got.Equal(want) || got.String() != want.String() || (gotErr == nil) != (wantErr == nil) {
+		t.Fatalf("parseDate(%q) = %v, %v; net/mail.ParseDate: %v, %v", v, got, gotErr, want, wantErr)
 	}
 }

@@ -214,10 +214,23 @@ func appendFields(b, t []byte) []byte {
 	inField, sep := false, false
 	for i := 0; i < len(t); {
 		c := t[i]
-		n, space := 1, false
-		if c < utf8.RuneSelf {
-			space = asciiSpace[c]
-		} else {
+		if c < utf8.RuneSelf && !asciiSpace[c] {
+			// A run of ASCII that is not space is copied at once.
+			j := i + 1
+			for j < len(t) && t[j] < utf8.RuneSelf && !asciiSpace[t[j]] {
+				j++
+			}
+			if sep {
+				b = append(b, ' ')
+				sep = false
+			}
+			b = append(b, t[i:j]...)
+			inField = true
+			i = j
+			continue
+		}
+		n, space := 1, true
+		if c >= utf8.RuneSelf {
 			var r rune
 			r, n = utf8.DecodeRune(t[i:])
 			space = unicode.IsSpace(r) // a bad byte is RuneError: not a space

@@ -110,6 +110,7 @@ fuzz mailmsg FuzzRead 100000
 fuzz mailmsg FuzzFreshText 150000
 fuzz mailmsg FuzzNormalizeText 150000
 fuzz mailmsg FuzzAppendFields 400000
+fuzz mailmsg FuzzParseDate 300000
 fuzz classifier FuzzReadClassify 25000
 fuzz classifier FuzzPatternPrefilter 12000
 fuzz classifier FuzzFold 200000
