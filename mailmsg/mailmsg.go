@@ -132,11 +132,24 @@ var ErrNoHeader = errors.New("not a mail message: no header")
 
 // Read parses a message from r within the bounds of opts.
 func Read(r io.Reader, opts Options) (*Message, error) {
+	return read(r, opts, false)
+}
+
+// read is Read; with goMessage, the MIME entities are go-message's own
+// (message.ReadWithOptions, Entity.MultipartReader), which Read's must
+// equal (see mime.go).
+func read(r io.Reader, opts Options, goMessage bool) (*Message, error) {
 	opts = opts.withDefaults()
 	lr := &io.LimitedReader{R: r, N: opts.MaxReadBytes}
 	br := bufio.NewReader(lr)
 
-	ent, err := message.ReadWithOptions(br, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	var ent *message.Entity
+	var err error
+	if goMessage {
+		ent, err = message.ReadWithOptions(br, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	} else {
+		ent, err = readEntity(br, maxHeaderBytes)
+	}
 	if ent == nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoHeader, err)
 	}
@@ -149,7 +162,7 @@ func Read(r io.Reader, opts Options) (*Message, error) {
 	}
 	m.readHeader()
 
-	w := walker{opts: opts, msg: m}
+	w := walker{opts: opts, msg: m, goMessage: goMessage}
 	if l, ok := r.(interface{ Len() int }); ok {
 		w.sizeHint = l.Len()
 	}
@@ -321,7 +334,8 @@ type walker struct {
 	plainText bool
 	// sizeHint is the size of the whole input when known: no part's
 	// body is longer.
-	sizeHint int
+	sizeHint  int
+	goMessage bool // see read
 }
 
 func (w *walker) walk(e *message.Entity, depth int) {
@@ -330,7 +344,13 @@ func (w *walker) walk(e *message.Entity, depth int) {
 		w.problem(fmt.Sprintf("MIME parts nested deeper than %d skipped", w.opts.MaxDepth))
 		return
 	}
-	if mr := e.MultipartReader(); mr != nil {
+	var mr message.MultipartReader
+	if w.goMessage {
+		mr = e.MultipartReader()
+	} else if p := parts(e); p != nil {
+		mr = p
+	}
+	if mr != nil {
 		for {
 			p, err := mr.NextPart()
 			if err == io.EOF {
