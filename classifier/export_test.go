@@ -228,3 +228,25 @@ func ClassifyReference(c *Classifier, m *mailmsg.Message) Verdict {
 	v.Invite = v.Score >= c.threshold
 	return v
 }
+
+// Splits says whether the keywords' table scan runs text (folded) as two
+// interleaved halves.
+func Splits(c *Classifier, text string) bool {
+	return c.matchDFA.splits(len(fold(text)))
+}
+
+// Longest is the longest literal the prefilter scans for and the longest
+// keyword, in the forms the scans compare (found in a text as they are).
+func (p *PatternProbe) Longest(c *Classifier) (literal, keyword string) {
+	for _, s := range p.c.pf.strs {
+		if len(s) > len(literal) {
+			literal = s
+		}
+	}
+	for _, k := range c.keywords {
+		if f := fold(k.keyword); len(f) > len(keyword) {
+			keyword = f
+		}
+	}
+	return literal, keyword
+}

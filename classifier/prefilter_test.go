@@ -494,3 +494,45 @@ func TestScanTablesMatchAutomata(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitScansAgreeAroundTheMiddle puts phrases the rules look for
+// across the middle of texts long enough for the keyword scan to run as
+// two interleaved halves, at every offset near it, in ASCII text and in
+// text with other letters and broken UTF-8 around the middle.
+func TestSplitScansAgreeAroundTheMiddle(t *testing.T) {
+	t.Parallel()
+	p, _ := builtinProbe(t)
+	full := defaultClassifier(t)
+	phrases := []string{"interview", "Vorstellungsgespräch", "your availability", "phone screen", "KELVIN \u212a and ſ", "30 minutes", "Zoom"}
+	literal, keyword := p.Longest(full)
+	phrases = append(phrases, literal, keyword, " "+literal+" ", " "+keyword+" ")
+	fillers := []string{
+		strings.Repeat("lorem ipsum dolor sit amet, ", 200),
+		strings.Repeat("größe ÉTÉ \u212a\xe2\x82 ſ\xff naïve – ", 200),
+		strings.Repeat("日本語のテキスト", 300),
+	}
+	split := 0
+	for _, filler := range fillers {
+		for _, n := range []int{256, 300, 513, 1000, 2000, 4001} {
+			for _, ph := range phrases {
+				for at := max(0, n/2-len(ph)-40); at <= n/2+40 && at+len(ph) <= n; at++ {
+					text := filler[:at] + ph + filler[:n-at-len(ph)]
+					if classifier.Splits(full, text) {
+						split++
+					}
+					if err := p.PrefilterScansAgree(text); err != nil {
+						t.Fatalf("%d bytes, %q at %d: %v", n, ph, at, err)
+					}
+					for _, stop := range []int{0, 1, 2} {
+						if err := classifier.KeywordScansAgree(full, text, stop); err != nil {
+							t.Fatalf("%d bytes, %q at %d, stop %d: %v", n, ph, at, stop, err)
+						}
+					}
+				}
+			}
+		}
+	}
+	if split < 1000 {
+		t.Errorf("only %d keyword scans were split", split)
+	}
+}
