@@ -1,7 +1,6 @@
 package mailmsg
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -141,14 +140,20 @@ func Read(r io.Reader, opts Options) (*Message, error) {
 func read(r io.Reader, opts Options, goMessage bool) (*Message, error) {
 	opts = opts.withDefaults()
 	lr := &io.LimitedReader{R: r, N: opts.MaxReadBytes}
-	br := bufio.NewReader(lr)
+	// Nothing read keeps a slice of the readers' or the walker's buffers
+	// (header fields, text and calendar are copies), so they go back to
+	// their pools when the message is read.
+	br := getReader(lr)
+	defer putReader(br)
 
 	var ent *message.Entity
 	var err error
 	if goMessage {
 		ent, err = message.ReadWithOptions(br, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
 	} else {
-		ent, err = readEntity(br, maxHeaderBytes)
+		hr := getReader(nil)
+		defer putReader(hr)
+		ent, err = readEntity(br, maxHeaderBytes, hr)
 	}
 	if ent == nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoHeader, err)
@@ -162,7 +167,9 @@ func read(r io.Reader, opts Options, goMessage bool) (*Message, error) {
 	}
 	m.readHeader()
 
-	w := walker{opts: opts, msg: m, goMessage: goMessage}
+	w := walker{opts: opts, msg: m, goMessage: goMessage, plain: getBuffer(), html: getBuffer()}
+	defer putBuffer(w.plain)
+	defer putBuffer(w.html)
 	if l, ok := r.(interface{ Len() int }); ok {
 		w.sizeHint = l.Len()
 	}
@@ -325,8 +332,8 @@ func looseAddress(s string) *mail.Address {
 type walker struct {
 	opts     Options
 	msg      *Message
-	plain    bytes.Buffer
-	html     bytes.Buffer
+	plain    *bytes.Buffer
+	html     *bytes.Buffer
 	havePln  bool
 	haveHTML bool
 	// plainText is true once a text/plain part with more than white
@@ -404,11 +411,11 @@ func (w *walker) leaf(e *message.Entity) {
 		return
 	case ct == "text/plain" && !w.havePln:
 		w.havePln = true
-		w.read(&w.plain, e, params, w.opts.MaxBodyBytes)
+		w.read(w.plain, e, params, w.opts.MaxBodyBytes)
 		w.plainText = len(bytes.TrimSpace(w.plain.Bytes())) > 0
 	case ct == "text/html" && !w.haveHTML && !w.plainText:
 		w.haveHTML = true
-		w.read(&w.html, e, params, w.opts.MaxBodyBytes*htmlReadFactor)
+		w.read(w.html, e, params, w.opts.MaxBodyBytes*htmlReadFactor)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
@@ -24,13 +25,42 @@ import (
 // (FuzzQPReader). TestReadIsGoMessage and FuzzRead hold Read to the plain
 // go-message way (see goMessage).
 
+// The buffers Read uses for each message, kept for the next one.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+	buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
+
+// maxPooled is the largest buffer kept for the next message.
+const maxPooled = 1 << 20
+
+func getReader(r io.Reader) *bufio.Reader {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+func putReader(br *bufio.Reader) {
+	br.Reset(nil) // not to keep the input alive
+	readers.Put(br)
+}
+
+func getBuffer() *bytes.Buffer { return buffers.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooled {
+		b.Reset()
+		buffers.Put(b)
+	}
+}
+
 // errHeaderTooBig is go-message's error for a header over MaxHeaderBytes.
 var errHeaderTooBig = errors.New("message: header exceeds maximum size")
 
-// readEntity is message.ReadWithOptions.
-func readEntity(r io.Reader, maxHeader int64) (*message.Entity, error) {
+// readEntity is message.ReadWithOptions, reading through br (reset to r).
+func readEntity(r io.Reader, maxHeader int64, br *bufio.Reader) (*message.Entity, error) {
 	lr := &headerLimit{R: r, N: maxHeader}
-	br := bufio.NewReader(lr)
+	br.Reset(lr)
 	h, err := textproto.ReadHeader(br)
 	if err != nil {
 		return nil, err

@@ -193,3 +193,38 @@ func FuzzReadIsGoMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestReadConcurrentlyIsReadAlone reads the sample mail on several
+// goroutines at once, in different orders: the pooled readers and buffers
+// must leave nothing of one message in another.
+func TestReadConcurrentlyIsReadAlone(t *testing.T) {
+	msgs := append(mailFiles(t), qpMessages()...)
+	want := make([]*Message, len(msgs))
+	for i, raw := range msgs {
+		want[i], _ = Read(bytes.NewReader(raw), Options{})
+	}
+	errs := make(chan string, 4)
+	for g := range 4 {
+		go func() {
+			rnd := rand.New(rand.NewPCG(uint64(g), 2))
+			var got []*Message
+			order := rnd.Perm(len(msgs))
+			for _, i := range order {
+				m, _ := Read(bytes.NewReader(msgs[i]), Options{})
+				got = append(got, m)
+			}
+			for k, i := range order {
+				if !reflect.DeepEqual(got[k], want[i]) {
+					errs <- fmt.Sprintf("message %d read on goroutine %d differs", i, g)
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for range 4 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+}
