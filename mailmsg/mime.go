@@ -29,6 +29,8 @@ import (
 var (
 	readers = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 	buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	// textBufs hold the text htmlToText builds.
+	textBufs = sync.Pool{New: func() any { return new([]byte) }}
 )
 
 // maxPooled is the largest buffer kept for the next message.

@@ -100,7 +100,15 @@ var plainByte = func() (t [256]bool) {
 // breaks; list items as "- " lines; table cells side by side.
 func htmlToText(src []byte, limit int) string {
 	z := html.NewTokenizer(bytes.NewReader(src))
-	var b []byte
+	// The text is built in a pooled buffer: normalizeText copies it.
+	bp := textBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	defer func() {
+		if cap(b) <= maxPooled {
+			*bp = b[:0]
+			textBufs.Put(bp)
+		}
+	}()
 	skip := 0 // depth inside elements whose text is not shown
 	var hidden []atom.Atom
 	newline := func(n int) {
