@@ -208,7 +208,7 @@ type accountState struct {
 }
 
 // catchUp fetches and handles everything new, batch by batch, storing the
-// cursor after each message.
+// cursor after each batch.
 //
 // It is a pipeline of three goroutines, so the server sends the next batch
 // while this one is classified, and the rules run while the last one is
@@ -268,7 +268,7 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 			return b.err
 		}
 		// Record the batch's invitations, flag them in one command, then
-		// move the cursor past each message: a crash anywhere in between
+		// move the cursor past the batch: a crash anywhere in between
 		// fetches the batch again, and recording and flagging again
 		// change nothing.
 		var found []mailbox.Message

@@ -55,7 +55,7 @@ type Store struct {
 	// redoDB is for writes that reading the mail again redoes: cursors and
 	// found invitations. synchronous=NORMAL, one connection.
 	redoDB    *sql.DB
-	setCursor *sql.Stmt // prepared on redoDB: a backfill runs it per message
+	setCursor *sql.Stmt // prepared on redoDB: a backfill runs it per batch
 	path      string
 	now       func() time.Time
 	poll      time.Duration
@@ -110,8 +110,8 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	db.SetMaxOpenConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
-	// Cursors are written once per message, thousands of times in a
-	// backfill, and losing the last few to a power cut costs only fetching
+	// Cursors are written after every batch of messages, hundreds of
+	// times in a backfill, and losing the last few to a power cut costs only fetching
 	// those messages again; the same holds for an invitation found
 	// (AddInvitation is idempotent, and the cursor that passed it is a later
 	// commit, lost with it). Their connection is NORMAL, with no fsync per
