@@ -109,8 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			o.samples = 5
 		}
 		if !set["m"] {
-			// Well under a minute in all: rsvp's classifier, which also
-			// checks the result here, takes ~10 ms a message today.
+			// Well under a minute in all (most of it imapfilter and
+			// writing the mail).
 			o.messages = 1000
 		}
 		if !set["gap"] {
