@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"encoding/binary"
 	"slices"
 	"unicode"
 	"unicode/utf8"
@@ -82,18 +83,54 @@ func foldASCIIRun(b []byte, s string, tab *[256]byte, space bool) ([]byte, bool)
 	// Every byte is written; a space only moves on when it follows
 	// something else, so a run of spaces leaves one.
 	prev := 0
-	for ; i < len(s); i++ {
-		c := tab[s[i]]
-		sp := int(foldIsSpace[c])
-		b[n] = foldOut[c]
-		n += 1 - sp&prev
-		prev = sp
+	for i < len(s) {
+		// Eight bytes at once when all they need is lower case: no
+		// white space but single spaces, no ` (see foldWord).
+		if i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if out, last, ok := foldWord(w, prev); ok {
+				binary.LittleEndian.PutUint64(b[n:], out)
+				n, i, prev = n+8, i+8, last
+				continue
+			}
+		}
+		for end := min(i+8, len(s)); i < end; i++ {
+			c := tab[s[i]]
+			sp := int(foldIsSpace[c])
+			b[n] = foldOut[c]
+			n += 1 - sp&prev
+			prev = sp
+		}
 	}
 	if prev == 1 {
 		// A trailing run of spaces is only written if more follows.
 		return b[:n-1], true
 	}
 	return b[:n], false
+}
+
+// foldWord folds eight ASCII bytes (little-endian in w) that follow a
+// space when prev is 1, when nothing but case changes: every byte is at
+// least ' ', none is `, and no space follows a space. It returns the bytes
+// in lower case and whether the last is a space.
+func foldWord(w uint64, prev int) (out uint64, last int, ok bool) {
+	const ones, high, low7 = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	// The high bit of each byte of w+k*ones says whether that byte is at
+	// least 0x80-k (no byte carries into the next: all are below 0x80).
+	if (w+(0x80-' ')*ones)&high != high {
+		return 0, 0, false // a control character: tab, line break...
+	}
+	zero := func(y uint64) uint64 { return ^((y&low7 + low7) | y | low7) } // 0x80 where y's byte is 0
+	if zero(w^'`'*ones) != 0 {
+		return 0, 0, false
+	}
+	sp := zero(w ^ ' '*ones)
+	if sp&(sp<<8) != 0 || prev == 1 && sp&0x80 != 0 {
+		return 0, 0, false // spaces to collapse
+	}
+	upper := (w + (0x80-'A')*ones) &^ (w + (0x80-'Z'-1)*ones) & high
+	return w | upper>>2, int(sp >> 63), true
 }
 
 // foldIsSpace is 1 for foldSpace; foldOut writes it as ' '.
@@ -167,7 +204,13 @@ func foldRunesSpace(s string, b []byte, space bool) ([]byte, bool) {
 }
 
 func isPlainASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 { // eight bytes at a time: one test of their high bits
+		if (s[i]|s[i+1]|s[i+2]|s[i+3]|s[i+4]|s[i+5]|s[i+6]|s[i+7])&0x80 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
 		}

@@ -134,3 +134,45 @@ func FuzzFold(f *testing.F) {
 		}
 	})
 }
+
+func TestIsPlainASCII(t *testing.T) {
+	for n := 0; n <= 20; n++ {
+		ascii := strings.Repeat("a", n)
+		if !isPlainASCII(ascii) {
+			t.Errorf("%q: not plain ASCII", ascii)
+		}
+		for at := 0; at < n; at++ {
+			for _, c := range []byte{0x80, 0xc3, 0xff} {
+				b := []byte(ascii)
+				b[at] = c
+				if isPlainASCII(string(b)) {
+					t.Errorf("%q: plain ASCII", b)
+				}
+			}
+		}
+	}
+}
+
+// TestFoldWordsOfEightBytes tries the eight-byte path of foldASCIIRun on
+// the bytes at the edges of its tests: around 'A' and 'Z', space and the
+// control characters, `, DEL, runs of spaces across the eight bytes.
+func TestFoldWordsOfEightBytes(t *testing.T) {
+	alphabet := []byte("aAzZ@[`{ \t\n\x1f\x7f0~_-é")
+	rnd := rand.New(rand.NewSource(5))
+	for k := 0; k < 200000; k++ {
+		b := make([]byte, 1+rnd.Intn(30))
+		for i := range b {
+			b[i] = alphabet[rnd.Intn(len(alphabet)-1)] // é (2 bytes) is the last; only sometimes
+			if rnd.Intn(50) == 0 {
+				b[i] = byte(rnd.Intn(128))
+			}
+		}
+		s := string(b)
+		if rnd.Intn(20) == 0 {
+			s = "é" + s
+		}
+		if got, want := fold(s), foldReference(s); got != want {
+			t.Fatalf("fold(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
