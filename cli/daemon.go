@@ -12,7 +12,6 @@ import (
 	rdebug "runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/daemon"
 	"github.com/rsvp-mail/rsvp/internal/sdnotify"
+	"github.com/rsvp-mail/rsvp/internal/syncbuf"
 	"github.com/rsvp-mail/rsvp/mailbox"
 	"github.com/rsvp-mail/rsvp/store"
 )
@@ -63,7 +63,7 @@ func runRun(e *env, args []string) error {
 		return err
 	}
 	// The log and the protocol trace share stderr: one writer, one lock.
-	stderr := &syncWriter{w: e.stderr}
+	stderr := syncbuf.NewWriter(e.stderr)
 	log := newLogger(stderr, *debug)
 	st, err := openStore()
 	if err != nil {
@@ -200,18 +200,6 @@ func serviceManager(ctx context.Context, d *daemon.Daemon, st *store.Store, log 
 			sdnotify.Watchdog()
 		}
 	}
-}
-
-// syncWriter serializes writes from the logger and the protocol trace.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func runScan(e *env, args []string) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/daemon"
+	"github.com/rsvp-mail/rsvp/internal/syncbuf"
 	"github.com/rsvp-mail/rsvp/notifier"
 	"github.com/rsvp-mail/rsvp/store"
 )
@@ -106,8 +107,8 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	// The logs, the protocol trace and the terminal write from several
 	// goroutines: one write at a time to each of Stdout and Stderr.
-	out := &lockedWriter{w: opts.Stdout}
-	opts.Stderr = &lockedWriter{w: opts.Stderr}
+	out := syncbuf.NewWriter(opts.Stdout)
+	opts.Stderr = syncbuf.NewWriter(opts.Stderr)
 	level := slog.LevelWarn
 	var trace io.Writer
 	if opts.Debug {

@@ -144,18 +144,6 @@ func (p *pacedWriter) Write(b []byte) (int, error) {
 	return p.out.Write(b)
 }
 
-// lockedWriter serializes writes.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
 // observed passes a notifier's answers on, telling onAnswer about each
 // first.
 type observed struct {
