@@ -8,8 +8,8 @@ import (
 	"github.com/rsvp-mail/rsvp/store"
 )
 
-// BenchmarkSetCursor is the cost of one committed (fsynced) cursor write:
-// the daemon makes one per message.
+// BenchmarkSetCursor is the cost of one committed cursor write: the daemon
+// makes one per batch of messages.
 func BenchmarkSetCursor(b *testing.B) {
 	s, err := store.Open(b.TempDir(), nil)
 	if err != nil {

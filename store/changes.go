@@ -49,9 +49,11 @@ func (s *Store) WaitChange(ctx context.Context, seen int64) (int64, error) {
 	}
 }
 
+const bumpSQL = `UPDATE meta SET value = value + 1 WHERE key = 'change_seq'`
+
 // bump increments the change counter inside tx.
 func bump(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = value + 1 WHERE key = 'change_seq'`); err != nil {
+	if _, err := tx.ExecContext(ctx, bumpSQL); err != nil {
 		return fmt.Errorf("bump change counter: %w", err)
 	}
 	return nil

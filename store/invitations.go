@@ -168,7 +168,12 @@ type querier interface {
 }
 
 func getOne(ctx context.Context, q querier, where string, args ...any) (Invitation, error) {
-	inv, err := scanInvitation(q.QueryRowContext(ctx, `SELECT `+invitationColumns+`, raw FROM invitations WHERE `+where, args...), true)
+	return scanOne(q.QueryRowContext(ctx, `SELECT `+invitationColumns+`, raw FROM invitations WHERE `+where, args...))
+}
+
+// scanOne reads the row of a query for invitationColumns and raw.
+func scanOne(row *sql.Row) (Invitation, error) {
+	inv, err := scanInvitation(row, true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Invitation{}, ErrNotFound
 	}
@@ -235,11 +240,12 @@ func (s *Store) AddInvitation(ctx context.Context, f Found) (Invitation, bool, e
 	var added bool
 	// On the NORMAL connection: see Open.
 	err = inTxOn(ctx, s.redoDB, func(tx *sql.Tx) error {
-		existing, err := getOne(ctx, tx, `account = ? AND message_id = ?`, f.Account, f.MessageID)
+		st := s.add.in(ctx, tx)
+		defer st.close()
+		existing, err := scanOne(st.byMessageID.QueryRowContext(ctx, f.Account, f.MessageID))
 		if err == nil {
 			if existing.Mailbox != f.Mailbox || existing.UIDValidity != f.UIDValidity || existing.UID != f.UID {
-				if _, err := tx.ExecContext(ctx, `UPDATE invitations SET mailbox = ?, uidvalidity = ?, uid = ? WHERE id = ?`,
-					f.Mailbox, f.UIDValidity, f.UID, existing.ID); err != nil {
+				if _, err := st.moved.ExecContext(ctx, f.Mailbox, f.UIDValidity, f.UID, existing.ID); err != nil {
 					return err
 				}
 				existing.Mailbox, existing.UIDValidity, existing.UID = f.Mailbox, f.UIDValidity, f.UID
@@ -250,16 +256,12 @@ func (s *Store) AddInvitation(ctx context.Context, f Found) (Invitation, bool, e
 		if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		id, err := freeID(ctx, tx, f.Account, f.MessageID)
+		id, err := freeID(ctx, st.idTaken, f.Account, f.MessageID)
 		if err != nil {
 			return err
 		}
 		now := s.now()
-		_, err = tx.ExecContext(ctx, `INSERT INTO invitations (
-	id, account, mailbox, uidvalidity, uid, message_id, received_at,
-	subject, from_name, from_addr, reply_to, score, rules,
-	first_name, company, role, lang, proposed_times, state, found_at, raw)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = st.insert.ExecContext(ctx,
 			id, f.Account, f.Mailbox, f.UIDValidity, f.UID, f.MessageID, nanos(f.Received),
 			f.Subject, f.FromName, f.FromAddr, f.ReplyTo, f.Score, string(rules),
 			f.Fields.FirstName, f.Fields.Company, f.Fields.Role, f.Fields.Lang, string(times),
@@ -267,10 +269,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		if err != nil {
 			return err
 		}
-		if err := bump(ctx, tx); err != nil {
-			return err
+		if _, err := st.bump.ExecContext(ctx); err != nil {
+			return fmt.Errorf("bump change counter: %w", err)
 		}
-		inv, err = getOne(ctx, tx, `id = ?`, id)
+		inv, err = scanOne(st.byID.QueryRowContext(ctx, id))
 		added = true
 		return err
 	})
@@ -280,13 +282,66 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	return inv, added, nil
 }
 
+// addStmts are AddInvitation's statements, prepared once: a backfill
+// records an invitation every few dozen messages, and preparing them
+// each time took half of its cost.
+type addStmts struct {
+	byMessageID, moved, idTaken, insert, bump, byID *sql.Stmt
+}
+
+func (a *addStmts) prepare(db *sql.DB) error {
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&a.byMessageID, `SELECT ` + invitationColumns + `, raw FROM invitations WHERE account = ? AND message_id = ?`},
+		{&a.moved, `UPDATE invitations SET mailbox = ?, uidvalidity = ?, uid = ? WHERE id = ?`},
+		{&a.idTaken, `SELECT count(*) FROM invitations WHERE id = ?`},
+		{&a.insert, `INSERT INTO invitations (
+	id, account, mailbox, uidvalidity, uid, message_id, received_at,
+	subject, from_name, from_addr, reply_to, score, rules,
+	first_name, company, role, lang, proposed_times, state, found_at, raw)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&a.bump, bumpSQL},
+		{&a.byID, `SELECT ` + invitationColumns + `, raw FROM invitations WHERE id = ?`},
+	} {
+		st, err := db.Prepare(p.sql)
+		if err != nil {
+			return err
+		}
+		*p.st = st
+	}
+	return nil
+}
+
+// in is the statements within tx (the prepared ones when tx is on their
+// connection); close them before tx ends.
+func (a *addStmts) in(ctx context.Context, tx *sql.Tx) addStmts {
+	return addStmts{
+		byMessageID: tx.StmtContext(ctx, a.byMessageID), moved: tx.StmtContext(ctx, a.moved),
+		idTaken: tx.StmtContext(ctx, a.idTaken), insert: tx.StmtContext(ctx, a.insert),
+		bump: tx.StmtContext(ctx, a.bump), byID: tx.StmtContext(ctx, a.byID),
+	}
+}
+
+func (a *addStmts) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{a.byMessageID, a.moved, a.idTaken, a.insert, a.bump, a.byID} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // freeID finds the ID for a new invitation: the derived one, or, in the
 // unlikely case that another invitation has it, the next alternative.
-func freeID(ctx context.Context, tx *sql.Tx, account, msgid string) (string, error) {
+// taken counts the invitations with an ID.
+func freeID(ctx context.Context, taken *sql.Stmt, account, msgid string) (string, error) {
 	for attempt := 0; attempt < 100; attempt++ {
 		id := deriveID(account, msgid, attempt)
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM invitations WHERE id = ?`, id).Scan(&n); err != nil {
+		if err := taken.QueryRowContext(ctx, id).Scan(&n); err != nil {
 			return "", err
 		}
 		if n == 0 {

@@ -56,6 +56,7 @@ type Store struct {
 	// found invitations. synchronous=NORMAL, one connection.
 	redoDB    *sql.DB
 	setCursor *sql.Stmt // prepared on redoDB: a backfill runs it per batch
+	add       addStmts  // AddInvitation's, prepared on redoDB
 	path      string
 	now       func() time.Time
 	poll      time.Duration
@@ -135,6 +136,10 @@ func Open(dir string, opts *Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if err := s.add.prepare(redoDB); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -144,7 +149,7 @@ func (s *Store) Close() error {
 	if s.setCursor != nil {
 		err = s.setCursor.Close()
 	}
-	return errors.Join(err, s.redoDB.Close(), s.db.Close())
+	return errors.Join(err, s.add.close(), s.redoDB.Close(), s.db.Close())
 }
 
 // openDB opens a connection pool on the database file at abs.
