@@ -50,29 +50,49 @@ func (d *Daemon) runAsker(ctx context.Context, n notifier.Notifier) {
 	}()
 	for {
 		next := a.round(ctx)
+		last := time.Now()
 		wait := time.Until(next)
 		if next.IsZero() || wait > time.Hour {
 			wait = time.Hour
 		}
 		t := time.NewTimer(max(wait, 10*time.Millisecond))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case ans, ok := <-n.Answers():
-			t.Stop()
-			if !ok {
-				d.log.Warn("the notifier stopped answering; answer with rsvp decide")
-				<-ctx.Done()
+	waiting:
+		for {
+			select {
+			case <-ctx.Done():
+				t.Stop()
 				return
+			case ans, ok := <-n.Answers():
+				t.Stop()
+				if !ok {
+					d.log.Warn("the notifier stopped answering; answer with rsvp decide")
+					<-ctx.Done()
+					return
+				}
+				a.answer(ctx, ans)
+				break waiting
+			case <-changes:
+				// A backfill records invitations batch after batch: one
+				// round, which reads every waiting invitation, for all
+				// the changes of changeRoundGap.
+				if rest := time.Until(last.Add(changeRoundGap)); rest > 0 {
+					if wait = time.Until(next); next.IsZero() || wait > rest {
+						t.Reset(rest)
+					}
+					continue
+				}
+				t.Stop()
+				break waiting
+			case <-t.C:
+				break waiting
 			}
-			a.answer(ctx, ans)
-		case <-changes:
-			t.Stop()
-		case <-t.C:
 		}
 	}
 }
+
+// changeRoundGap is the shortest time between the end of a round and one
+// started by a change in the store.
+const changeRoundGap = 500 * time.Millisecond
 
 // round withdraws questions answered elsewhere and asks at most one
 // question. It returns when it wants to run again (zero: on a change).
