@@ -17,6 +17,9 @@ import (
 // — as -, and every run of white space as one space.
 func fold(s string) string {
 	if isPlainASCII(s) {
+		if foldsToItself(s) {
+			return s // most words of a text, folded one by one
+		}
 		return foldASCII(s)
 	}
 	return bytesString(foldAppend(make([]byte, 0, len(s)+len(s)/16), s))
@@ -216,6 +219,27 @@ func isPlainASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// foldsToItself reports whether foldASCII(s) == s: every byte stays as it
+// is, and spaces are single ' ' between other bytes.
+func foldsToItself(s string) bool {
+	space := true // a leading space is dropped
+	for i := 0; i < len(s); i++ {
+		c := foldTabASCII[s[i]]
+		if foldIsSpace[c] == 1 {
+			if space || s[i] != ' ' {
+				return false
+			}
+			space = true
+			continue
+		}
+		if foldOut[c] != s[i] {
+			return false
+		}
+		space = false
+	}
+	return !space || s == ""
 }
 
 func foldASCII(s string) string {

@@ -176,3 +176,26 @@ func TestFoldWordsOfEightBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldOfFoldedASCII covers fold's shortcut for ASCII that folds to
+// itself: every string of up to five bytes from an alphabet that has each
+// kind of byte the shortcut looks at, against the reference.
+func TestFoldOfFoldedASCII(t *testing.T) {
+	const alphabet = "aZ -\t\n`'1\x00"
+	var walk func(s string)
+	walk = func(s string) {
+		if got, want := fold(s), foldReference(s); got != want {
+			t.Fatalf("fold(%q) = %q, want %q", s, got, want)
+		}
+		if len(s) == 5 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			walk(s + alphabet[i:i+1])
+		}
+	}
+	walk("")
+	if n := testing.AllocsPerRun(100, func() { fold("interview on monday - 10:30") }); n != 0 {
+		t.Errorf("fold of a folded ASCII text allocates %v times, want 0", n)
+	}
+}
