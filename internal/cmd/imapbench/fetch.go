@@ -71,6 +71,25 @@ func rawFetch(ctx context.Context, addr, user, password, mailbox string, since t
 	return res, ctx.Err()
 }
 
+// openReadWrite logs in and selects mailbox read-write, as a mail client
+// does, and logs out.
+func openReadWrite(ctx context.Context, addr, user, password, mailbox string) error {
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		return fmt.Errorf("open %s read-write: %w", mailbox, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := c.Login(user, password).Wait(); err != nil {
+		return fmt.Errorf("open %s read-write: login: %w", mailbox, err)
+	}
+	if _, err := c.Select(mailbox, nil).Wait(); err != nil {
+		return fmt.Errorf("open %s read-write: %w", mailbox, err)
+	}
+	return c.Logout().Wait()
+}
+
 // idleBaseline is the latency limit: a bare go-imap client waiting in IDLE
 // on mailbox, timed from the start of `doveadm save` to the EXISTS it
 // receives. It shows what the server adds (Dovecot batches mailbox change
