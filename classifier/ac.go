@@ -158,16 +158,18 @@ type dfa struct {
 	class [256]uint8
 	ascii [utf8.RuneSelf]uint8 // class of the canonical byte of an ASCII byte (see canonRune)
 	n     int                  // classes
-	// tab[s<<shift|class] is the state after state s. States are
-	// numbered so that those where a pattern (or one of its suffixes)
-	// ends are the ones from hit up.
-	tab   []uint16
-	shift uint
-	hit   int
+	// A state is the offset of its row in tab, which is state number ×
+	// stride (the number of classes): tab[state+class] is the next state.
+	// (Rows by offset leave only an addition between one step's load and
+	// the next.) States are numbered so that those where a pattern (or one
+	// of its suffixes) ends are the ones from hit up.
+	tab    []uint32
+	stride int
+	hit    int
 	// maxLen is the longest pattern: a scan started maxLen bytes
 	// before an offset is in the right state from that offset on.
 	maxLen int
-	// The patterns that end in state hit+i are outs[off[i]:off[i+1]].
+	// The patterns that end in state hit+i×stride are outs[off[i]:off[i+1]].
 	off  []int32
 	outs []int32
 }
@@ -220,18 +222,16 @@ func newDFA(m *matcher, strs []string) *dfa {
 		d.maxLen = max(d.maxLen, len(s))
 	}
 	states := len(m.nodes)
-	for 1<<d.shift < d.n {
-		d.shift++
-	}
-	stride := 1 << d.shift
-	if states*stride > maxDFA || states >= 1<<16 {
+	stride := d.n
+	if states*stride > maxDFA {
 		return nil
 	}
+	d.stride = stride
 	id := make([]int, states)
 	next := 0
 	for _, out := range []bool{false, true} {
 		if out {
-			d.hit = next
+			d.hit = next * stride
 		}
 		for s := range m.nodes {
 			// The root (0) has no output and stays 0.
@@ -251,7 +251,7 @@ func newDFA(m *matcher, strs []string) *dfa {
 	d.off = append(d.off, int32(len(d.outs)))
 	// Breadth first, a state's row is its edges and, for the rest, the
 	// row of its fail state, which is shallower.
-	d.tab = make([]uint16, states*stride)
+	d.tab = make([]uint32, states*stride)
 	queue := make([]int32, 1, states)
 	for len(queue) > 0 {
 		s := queue[0]
@@ -260,7 +260,7 @@ func newDFA(m *matcher, strs []string) *dfa {
 		if s == 0 {
 			for c, b := range rep {
 				if to := m.root[b]; to > 0 {
-					row[c] = uint16(id[to])
+					row[c] = uint32(id[to] * stride)
 					queue = append(queue, to)
 				}
 			}
@@ -269,7 +269,7 @@ func newDFA(m *matcher, strs []string) *dfa {
 		f := m.nodes[s].fail
 		copy(row, d.tab[id[f]*stride:(id[f]+1)*stride])
 		for _, e := range m.nodes[s].edges {
-			row[d.class[e.b]] = uint16(id[e.to])
+			row[d.class[e.b]] = uint32(id[e.to] * stride)
 			queue = append(queue, e.to)
 		}
 	}
@@ -293,16 +293,18 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 	// occurrences are reported.
 	n := len(text)
 	mid := n / 2
-	tab, shift, first, class := d.tab, d.shift, d.hit, &d.class
+	tab, stride, first, class := d.tab, d.stride, d.hit, &d.class
 	var lateBuf [32]lateHit
 	late := lateBuf[:0]
 	r1, r2 := 0, 0
 	i, j := 0, max(0, mid-d.maxLen)
-	for ; i < mid; i, j = i+1, j+1 {
-		r1 = int(tab[r1<<shift|int(class[text[i]])])
-		r2 = int(tab[r2<<shift|int(class[text[j]])])
+	for {
+		i, j, r1, r2 = run2(tab, class, text, i, j, mid, r1, r2, first)
+		if i == mid {
+			break
+		}
 		if r1 >= first {
-			k := r1 - first
+			k := (r1 - first) / stride
 			for _, id := range d.outs[d.off[k]:d.off[k+1]] {
 				if !hit(id, i+1) {
 					return
@@ -310,14 +312,17 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 			}
 		}
 		if r2 >= first && j >= mid {
-			late = append(late, lateHit{int32(r2 - first), int32(j + 1)})
+			late = append(late, lateHit{int32((r2 - first) / stride), int32(j + 1)})
 		}
+		i, j = i+1, j+1
 	}
-	for ; j < n; j++ {
-		r2 = int(tab[r2<<shift|int(class[text[j]])])
-		if r2 >= first {
-			late = append(late, lateHit{int32(r2 - first), int32(j + 1)})
+	for {
+		j, r2 = run1(tab, class, text, j, r2, first)
+		if j == n {
+			break
 		}
+		late = append(late, lateHit{int32((r2 - first) / stride), int32(j + 1)})
+		j++
 	}
 	for _, l := range late {
 		for _, id := range d.outs[d.off[l.k]:d.off[l.k+1]] {
@@ -328,8 +333,34 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 	}
 }
 
+// run2 steps the scans from states r1 at i and r2 at j, a byte each at
+// a time, until either is in a hit state (from first up) or i reaches
+// end. It returns the offsets of the bytes that led to the states it
+// returns, or end. It makes no call, so the states stay in registers.
+func run2(tab []uint32, class *[256]uint8, text string, i, j, end, r1, r2, first int) (int, int, int, int) {
+	for ; i < end; i, j = i+1, j+1 {
+		r1 = int(tab[r1+int(class[text[i]])])
+		r2 = int(tab[r2+int(class[text[j]])])
+		if r1 >= first || r2 >= first {
+			return i, j, r1, r2
+		}
+	}
+	return i, j, r1, r2
+}
+
+// run1 is run2 for one scan, to the end of text.
+func run1(tab []uint32, class *[256]uint8, text string, i, r, first int) (int, int) {
+	for ; i < len(text); i++ {
+		r = int(tab[r+int(class[text[i]])])
+		if r >= first {
+			return i, r
+		}
+	}
+	return i, r
+}
+
 // lateHit is a hit state of the second half of a split scan: outs of
-// state hit+k, ending at end.
+// state hit+k×stride, ending at end.
 type lateHit struct{ k, end int32 }
 
 // splitScan is the shortest text scanned in two interleaved halves.
@@ -342,15 +373,15 @@ func (d *dfa) splits(n int) bool { return n >= max(splitScan, 4*d.maxLen) }
 // scanSerial is scan, one byte at a time.
 func (d *dfa) scanSerial(text string, hit func(id int32, end int) bool) {
 	row := 0
-	tab, shift, first := d.tab, d.shift, d.hit
-	for i := 0; i < len(text); i++ {
-		row = int(tab[row<<shift|int(d.class[text[i]])])
-		if row >= first {
-			k := row - first
-			for _, id := range d.outs[d.off[k]:d.off[k+1]] {
-				if !hit(id, i+1) {
-					return
-				}
+	tab, stride, first := d.tab, d.stride, d.hit
+	for i := 0; ; i++ {
+		if i, row = run1(tab, &d.class, text, i, row, first); i == len(text) {
+			return
+		}
+		k := (row - first) / stride
+		for _, id := range d.outs[d.off[k]:d.off[k+1]] {
+			if !hit(id, i+1) {
+				return
 			}
 		}
 	}

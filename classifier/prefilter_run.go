@@ -122,27 +122,46 @@ func (p *pfProgram) scan(text string) *pfHits {
 	var buf [utf8.UTFMax]byte
 	ascii := 0 // text[ascii:] is ASCII so far, where raw and canonical offsets agree
 	row := 0   // the state
-	tab, shift, hit := d.tab, d.shift, d.hit
+	tab, stride, hit := d.tab, d.stride, d.hit
 	for i := 0; i < len(text); {
-		if c := text[i]; c < utf8.RuneSelf {
-			row = int(tab[row<<shift|int(d.ascii[c])])
-			i++
+		if text[i] < utf8.RuneSelf {
+			if i, row = runASCII(tab, &d.ascii, text, i, row, hit); row < hit {
+				continue // at a non-ASCII byte, or the end
+			}
 		} else {
 			r, w := utf8.DecodeRuneInString(text[i:])
 			n := utf8.EncodeRune(buf[:], canonRune(r))
 			for j := 0; j < n; j++ {
-				row = int(tab[row<<shift|int(d.class[buf[j]])])
+				row = int(tab[row+int(d.class[buf[j]])])
 			}
 			i += w
 			ascii = i
 		}
 		if row >= hit {
-			k := row - hit
+			k := (row - hit) / stride
 			p.report(h, text, ascii, d.outs[d.off[k]:d.off[k+1]], i)
 		}
 	}
 	h.sort()
 	return h
+}
+
+// runASCII steps the scan from state row at i while the text is ASCII,
+// until a hit state (from hit up). It returns the offset after the byte
+// that led to a hit state, or of the first non-ASCII byte, or the end, and
+// the state there. It makes no call, so the state stays in a register.
+func runASCII(tab []uint32, ascii *[utf8.RuneSelf]uint8, text string, i, row, hit int) (int, int) {
+	for ; i < len(text); i++ {
+		c := text[i]
+		if c >= utf8.RuneSelf {
+			return i, row
+		}
+		row = int(tab[row+int(ascii[c])])
+		if row >= hit {
+			return i + 1, row
+		}
+	}
+	return i, row
 }
 
 // report records the occurrences of the patterns ids, ending at raw offset
