@@ -53,7 +53,9 @@ func foldAppend(b []byte, s string) []byte {
 		for j < len(s) && s[j] >= utf8.RuneSelf {
 			j++
 		}
-		if norm.NFD.IsNormalString(s[i:j]) {
+		if f, sp, ok := foldKnownRunes(b, s[i:j], space); ok {
+			b, space = f, sp
+		} else if norm.NFD.IsNormalString(s[i:j]) {
 			b, space = foldRunesSpace(s[i:j], b, space)
 		} else {
 			seg = norm.NFD.AppendString(seg[:0], s[i:j])
@@ -63,6 +65,77 @@ func foldAppend(b []byte, s string) []byte {
 	}
 	return b
 }
+
+// foldKnownRunes is foldRunesSpace(norm.NFD.String(s), b, space) when
+// every rune of s is in foldRuneTab (ok), which is most non-ASCII text in
+// mail: accented Latin letters, typographic quotes and dashes.
+func foldKnownRunes(b []byte, s string, space bool) ([]byte, bool, bool) {
+	n := len(b)
+	for _, r := range s {
+		f := foldRune(r)
+		if f == "" {
+			return b[:n], space, false
+		}
+		if space && len(b) > 0 {
+			b = append(b, ' ')
+		}
+		space = false
+		b = append(b, f...)
+	}
+	return b, space, true
+}
+
+// foldRune is foldRuneTab's entry for r, or "".
+func foldRune(r rune) string {
+	switch {
+	case r < foldRunesLow:
+		return foldRuneTab[r-utf8.RuneSelf]
+	case r >= foldPunctLow && r < foldPunctHigh:
+		return foldRuneTab[r-foldPunctLow+foldRunesLow-utf8.RuneSelf]
+	}
+	return ""
+}
+
+// The runes foldRuneTab covers: Latin-1 Supplement, Latin Extended-A and
+// -B, and General Punctuation.
+const (
+	foldRunesLow  = 0x250
+	foldPunctLow  = 0x2000
+	foldPunctHigh = 0x2070
+)
+
+// foldRuneTab holds, for the runes it covers, the folded form of those
+// whose form does not depend on what is around them: not white space, a
+// starter whose decomposition is a starter that is not a nonspacing mark
+// followed only by nonspacing marks. Canonical reordering only moves the
+// marks, which fold drops, so a stretch of such runes folds rune by rune.
+// Other runes have "".
+var foldRuneTab = func() []string {
+	t := make([]string, foldRunesLow-utf8.RuneSelf+foldPunctHigh-foldPunctLow)
+	add := func(i int, r rune) {
+		if unicode.IsSpace(r) || norm.NFD.PropertiesString(string(r)).CCC() != 0 {
+			return
+		}
+		d := []rune(norm.NFD.String(string(r)))
+		if unicode.Is(unicode.Mn, d[0]) || unicode.IsSpace(d[0]) || norm.NFD.PropertiesString(string(d[0])).CCC() != 0 {
+			return
+		}
+		for _, m := range d[1:] {
+			if !unicode.Is(unicode.Mn, m) {
+				return
+			}
+		}
+		f, _ := foldRunesSpace(string(d), nil, false)
+		t[i] = string(f)
+	}
+	for r := rune(utf8.RuneSelf); r < foldRunesLow; r++ {
+		add(int(r-utf8.RuneSelf), r)
+	}
+	for r := rune(foldPunctLow); r < foldPunctHigh; r++ {
+		add(int(r-foldPunctLow+foldRunesLow-utf8.RuneSelf), r)
+	}
+	return t
+}()
 
 // foldASCIIRun appends the folded form of the ASCII text s to b, after text
 // that ended in white space when space is true, and says whether s does.

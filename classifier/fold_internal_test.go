@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -197,5 +198,48 @@ func TestFoldOfFoldedASCII(t *testing.T) {
 	walk("")
 	if n := testing.AllocsPerRun(100, func() { fold("interview on monday - 10:30") }); n != 0 {
 		t.Errorf("fold of a folded ASCII text allocates %v times, want 0", n)
+	}
+}
+
+// TestFoldRuneByRune covers foldRuneTab: every rune in its ranges, with
+// and without a table entry, alone and next to ASCII, white space, marks
+// that reorder or compose, and other runes of the ranges, against the
+// reference.
+func TestFoldRuneByRune(t *testing.T) {
+	var runes []rune
+	for r := rune(utf8.RuneSelf); r < foldRunesLow; r++ {
+		runes = append(runes, r)
+	}
+	for r := rune(foldPunctLow); r < foldPunctHigh; r++ {
+		runes = append(runes, r)
+	}
+	known := 0
+	for i, r := range runes {
+		if foldRune(r) != "" {
+			known++
+		}
+		o := runes[(i*7+3)%len(runes)]
+		for _, s := range []string{
+			string(r), "a" + string(r) + "b", "A " + string(r) + " B", string(r) + string(o) + string(r),
+			string(r) + "\u0301", string(r) + "\u0327\u0301", "e\u0301" + string(r), string(r) + "\u00a0" + string(o),
+			"\u0301" + string(r), string(r) + "\u0345\u0301", string(r) + "\u3099",
+		} {
+			if got, want := fold(s), foldReference(s); got != want {
+				t.Errorf("fold(%q) = %q, want %q", s, got, want)
+			}
+		}
+	}
+	if known < len(runes)/2 {
+		t.Errorf("only %d of %d runes have a table entry", known, len(runes))
+	}
+	for _, r := range "éÉüßæŒ’—“…" {
+		if foldRune(r) == "" {
+			t.Errorf("%q has no table entry", r)
+		}
+	}
+	for _, r := range "\u00a0\u2003\u0301" {
+		if foldRune(r) != "" {
+			t.Errorf("%q has a table entry, want none (white space, a mark)", r)
+		}
 	}
 }
