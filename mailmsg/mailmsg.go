@@ -419,13 +419,36 @@ func (w *walker) leaf(e *message.Entity) {
 	}
 }
 
+// readChunk is the size of every Read of a part's body.
+const readChunk = 16 << 10
+
+// readChunks appends what r gives to dst until EOF, as dst.ReadFrom(r)
+// does, but in Reads of readChunk bytes whatever dst's capacity: what a
+// decoder reports depends on the size of the reads (base64 says where in
+// the current chunk it found a bad byte), and dst comes from a pool with
+// the capacity an earlier message left.
+func readChunks(dst *bytes.Buffer, r io.Reader) error {
+	for {
+		dst.Grow(readChunk)
+		p := dst.AvailableBuffer()[:readChunk]
+		n, err := r.Read(p)
+		dst.Write(p[:n]) // p is dst's free space: no copy
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // read writes at most limit bytes of the part's decoded body, as UTF-8,
 // into the empty buffer dst.
 func (w *walker) read(dst *bytes.Buffer, e *message.Entity, params map[string]string, limit int) {
 	if w.sizeHint > 0 {
 		dst.Grow(min(w.sizeHint, limit) + bytes.MinRead) // ReadFrom wants MinRead free at the end
 	}
-	_, err := dst.ReadFrom(io.LimitReader(e.Body, int64(limit)+1))
+	err := readChunks(dst, io.LimitReader(e.Body, int64(limit)+1))
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		w.problem("body: " + err.Error())
 	}

@@ -2,6 +2,8 @@ package mailmsg
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -225,6 +227,32 @@ func TestReadConcurrentlyIsReadAlone(t *testing.T) {
 	for range 4 {
 		if e := <-errs; e != "" {
 			t.Error(e)
+		}
+	}
+}
+
+// TestReadChunksIgnoresCapacity reads bad base64 into buffers of several
+// capacities: what is read and the error must be the same, as the
+// buffers come from a pool with whatever capacity an earlier message
+// left (FuzzReadIsGoMessage found the error's offset changing).
+func TestReadChunksIgnoresCapacity(t *testing.T) {
+	good := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("interview on monday "), 400))
+	for _, bad := range []int{15, 700, 1500, 5000, len(good) - 3} {
+		src := good[:bad] + "!" + good[bad+1:]
+		var first string
+		for _, c := range []int{0, 64, 4096, 100 << 10, 1 << 20} {
+			var dst bytes.Buffer
+			dst.Grow(c)
+			err := readChunks(&dst, base64.NewDecoder(base64.StdEncoding, strings.NewReader(src)))
+			got := fmt.Sprintf("%d bytes %x, %v", dst.Len(), sha256.Sum256(dst.Bytes()), err)
+			if err == nil {
+				t.Fatalf("bad byte at %d: no error", bad)
+			}
+			if first == "" {
+				first = got
+			} else if got != first {
+				t.Errorf("bad byte at %d, capacity %d: %s; capacity 0: %s", bad, c, got, first)
+			}
 		}
 	}
 }
