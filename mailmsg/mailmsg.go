@@ -446,7 +446,7 @@ func readChunks(dst *bytes.Buffer, r io.Reader) error {
 // into the empty buffer dst.
 func (w *walker) read(dst *bytes.Buffer, e *message.Entity, params map[string]string, limit int) {
 	if w.sizeHint > 0 {
-		dst.Grow(min(w.sizeHint, limit) + bytes.MinRead) // ReadFrom wants MinRead free at the end
+		dst.Grow(min(w.sizeHint, limit) + readChunk) // readChunks wants a chunk free at the end
 	}
 	err := readChunks(dst, io.LimitReader(e.Body, int64(limit)+1))
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
