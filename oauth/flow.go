@@ -132,6 +132,9 @@ func Authorize(ctx context.Context, o FlowOptions) (*oauth2.Token, error) {
 		go func() { browserDone <- o.OpenBrowser(authURL) }()
 	}
 
+	refused := func(why string) {
+		fmt.Fprintf(out, "Ignored a request to %s: %s. Still waiting ...\n", cfg.RedirectURL, why)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -142,8 +145,18 @@ func Authorize(ctx context.Context, o FlowOptions) (*oauth2.Token, error) {
 				fmt.Fprintf(out, "Could not open a browser (%v): open the URL above yourself.\n", err)
 			}
 		case why := <-fl.refused:
-			fmt.Fprintf(out, "Ignored a request to %s: %s. Still waiting ...\n", cfg.RedirectURL, why)
+			refused(why)
 		case cb := <-fl.results:
+			// Requests refused before this one are reported first (select
+			// picks at random among the channels that are ready).
+			for more := true; more; {
+				select {
+				case why := <-fl.refused:
+					refused(why)
+				default:
+					more = false
+				}
+			}
 			tok, err := finish(ctx, cfg, o, cb, verifier)
 			cb.reply <- err
 			if err != nil {
