@@ -88,7 +88,7 @@ func foldKnownRunes(b []byte, s string, space bool) ([]byte, bool, bool) {
 // foldRune is foldRuneTab's entry for r, or "".
 func foldRune(r rune) string {
 	switch {
-	case r < foldRunesLow:
+	case r >= utf8.RuneSelf && r < foldRunesLow:
 		return foldRuneTab[r-utf8.RuneSelf]
 	case r >= foldPunctLow && r < foldPunctHigh:
 		return foldRuneTab[r-foldPunctLow+foldRunesLow-utf8.RuneSelf]

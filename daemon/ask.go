@@ -55,7 +55,9 @@ func (d *Daemon) runAsker(ctx context.Context, n notifier.Notifier) {
 		if next.IsZero() || wait > time.Hour {
 			wait = time.Hour
 		}
-		t := time.NewTimer(max(wait, 10*time.Millisecond))
+		wait = max(wait, 10*time.Millisecond)
+		due := last.Add(wait)
+		t := time.NewTimer(wait)
 	waiting:
 		for {
 			select {
@@ -75,9 +77,10 @@ func (d *Daemon) runAsker(ctx context.Context, n notifier.Notifier) {
 				// A backfill records invitations batch after batch: one
 				// round, which reads every waiting invitation, for all
 				// the changes of changeRoundGap.
-				if rest := time.Until(last.Add(changeRoundGap)); rest > 0 {
-					if wait = time.Until(next); next.IsZero() || wait > rest {
-						t.Reset(rest)
+				if soon := last.Add(changeRoundGap); time.Now().Before(soon) {
+					if soon.Before(due) {
+						due = soon
+						t.Reset(time.Until(due))
 					}
 					continue
 				}
