@@ -98,6 +98,10 @@ func runRun(e *env, args []string) error {
 	return err
 }
 
+// statusGap is the shortest time between two STATUS= lines sent because
+// the store changed.
+const statusGap = time.Second
+
 // daemonMemoryLimit is rsvp run's soft memory limit (runtime/debug).
 const daemonMemoryLimit = 40 << 20
 
@@ -139,14 +143,20 @@ func reloadOnHangup(ctx context.Context, d *daemon.Daemon, path string, log *slo
 			log.Info("config reloaded", "file", path, "rules", cfg.Classifier.RuleCount())
 		}
 		sdnotify.Ready()
-		sdnotify.Status(d.Summary(ctx))
+		if sdnotify.Enabled() {
+			sdnotify.Status(d.Summary(ctx))
+		}
 	}
 }
 
 // serviceManager talks to systemd (Type=notify): READY=1 once every
 // account is connected or retrying, a STATUS= line, and watchdog pings
-// only while no account loop is stuck past its own timeouts.
+// only while no account loop is stuck past its own timeouts. Without a
+// service manager ($NOTIFY_SOCKET unset) there is nothing to do.
 func serviceManager(ctx context.Context, d *daemon.Daemon, st *store.Store, log *slog.Logger) {
+	if !sdnotify.Enabled() {
+		return
+	}
 	select {
 	case <-ctx.Done():
 		return
@@ -155,14 +165,21 @@ func serviceManager(ctx context.Context, d *daemon.Daemon, st *store.Store, log 
 	if err := sdnotify.Ready(); err != nil {
 		log.Warn("cannot notify the service manager", "err", err)
 	}
-	sdnotify.Status(d.Summary(ctx))
-	// The status follows the store (an invitation found or answered) and
-	// the connections (checked every 30 s).
+	// The status follows the store (an invitation found or answered), at
+	// most once per statusGap (a backfill changes the store every batch),
+	// and the connections (checked every 30 s).
 	status := time.NewTicker(30 * time.Second)
 	defer status.Stop()
+	var lastStatus time.Time
+	var later <-chan time.Time // a change waiting out statusGap
+	update := func() {
+		sdnotify.Status(d.Summary(ctx))
+		lastStatus, later = time.Now(), nil
+	}
 	changed := make(chan struct{}, 1)
+	seq, err := st.ChangeSeq(ctx) // before the first status: no change is missed
+	update()
 	go func() {
-		seq, err := st.ChangeSeq(ctx)
 		for err == nil {
 			if seq, err = st.WaitChange(ctx, seq); err == nil {
 				select {
@@ -185,9 +202,17 @@ func serviceManager(ctx context.Context, d *daemon.Daemon, st *store.Store, log 
 		case <-ctx.Done():
 			return
 		case <-status.C:
-			sdnotify.Status(d.Summary(ctx))
+			update()
+		case <-later:
+			update()
 		case <-changed:
-			sdnotify.Status(d.Summary(ctx))
+			if wait := statusGap - time.Since(lastStatus); wait > 0 {
+				if later == nil {
+					later = time.After(wait)
+				}
+				continue
+			}
+			update()
 		case <-ping:
 			if stuck := d.Stuck(); len(stuck) > 0 {
 				if !reported {

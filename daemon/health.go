@@ -88,8 +88,8 @@ func (d *Daemon) Summary(ctx context.Context) string {
 	if connected < n {
 		line += fmt.Sprintf(" (%d connected)", connected)
 	}
-	if pending, err := d.store.Pending(ctx); err == nil {
-		line += ", " + plural(len(pending), "invitation", "invitations") + " waiting"
+	if pending, err := d.store.PendingCount(ctx); err == nil {
+		line += ", " + plural(pending, "invitation", "invitations") + " waiting"
 	}
 	return line
 }

@@ -479,6 +479,16 @@ func (s *Store) Pending(ctx context.Context) ([]Invitation, error) {
 	return out, nil
 }
 
+// PendingCount is len(Pending), counted in the database: a status line needs
+// no more, and listing decodes every row.
+func (s *Store) PendingCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM invitations WHERE state IN ('found', 'asked')`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("pending invitations: %w", err)
+	}
+	return n, nil
+}
+
 // AwaitingDraft returns the invitations decided but not drafted yet, in the
 // order they were decided: the daemon's work list.
 func (s *Store) AwaitingDraft(ctx context.Context) ([]Invitation, error) {

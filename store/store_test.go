@@ -355,6 +355,9 @@ func TestPendingAndAwaitingDraft(t *testing.T) {
 	for _, n := range []int{5, 1, 3, 2, 4} {
 		ids[n] = add(t, s, found(n)).ID
 	}
+	if n, err := s.PendingCount(ctx); n != 5 || err != nil {
+		t.Errorf("PendingCount = %d, %v before any answer; want 5", n, err)
+	}
 	to(t, s, ids[2], store.StateAsked)
 	to(t, s, ids[4], store.StateIgnored)
 	to(t, s, ids[5], store.StateDrafted)
@@ -369,6 +372,9 @@ func TestPendingAndAwaitingDraft(t *testing.T) {
 	// 1 and 3 were decided, 4 ignored, 5 drafted: only 2 (asked) is pending.
 	if got, want := idsOf(pending), []string{ids[2]}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Pending = %v, want %v", got, want)
+	}
+	if n, err := s.PendingCount(ctx); n != len(pending) || err != nil {
+		t.Errorf("PendingCount = %d, %v; want %d, as Pending", n, err, len(pending))
 	}
 	awaiting, err := s.AwaitingDraft(ctx)
 	if err != nil {

@@ -45,6 +45,11 @@ func Notify(state string) error {
 	return nil
 }
 
+// Enabled reports whether a service manager listens ($NOTIFY_SOCKET is
+// set): without one every call is a no-op, and what it would send need not
+// be worked out.
+func Enabled() bool { return os.Getenv("NOTIFY_SOCKET") != "" }
+
 // Ready says start-up is over (Type=notify units count as started only
 // now), or, after Reloading, that the reload is done.
 func Ready() error { return Notify("READY=1") }

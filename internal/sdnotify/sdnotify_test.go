@@ -77,6 +77,9 @@ func TestEachHelperSendsExactlyItsDatagram(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					conn := fakeManager(t, addr(t))
+					if !Enabled() {
+						t.Fatal("Enabled() = false with NOTIFY_SOCKET set")
+					}
 					if err := c.send(); err != nil {
 						t.Fatalf("send: %v", err)
 					}
@@ -148,6 +151,9 @@ func TestMonotonicUsecIsCLOCK_MONOTONIC(t *testing.T) {
 
 func TestWithoutNotifySocketEveryCallIsANoOp(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", "")
+	if Enabled() {
+		t.Error("Enabled() with NOTIFY_SOCKET unset = true")
+	}
 	for name, send := range map[string]func() error{
 		"Notify": func() error { return Notify("READY=1") }, "Ready": Ready, "Status": func() error { return Status("x") },
 		"Stopping": Stopping, "Reloading": Reloading, "Watchdog": Watchdog,
