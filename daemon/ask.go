@@ -102,7 +102,7 @@ const changeRoundGap = 500 * time.Millisecond
 func (a *asker) round(ctx context.Context) time.Time {
 	d := a.d
 	cfg := d.cfg.Load()
-	pending, err := d.store.Pending(ctx)
+	pending, err := d.store.Waiting(ctx)
 	if ctx.Err() != nil {
 		return time.Time{} // stopping
 	}
@@ -127,7 +127,7 @@ func (a *asker) round(ctx context.Context) time.Time {
 	now := d.now()
 	remind := time.Duration(cfg.Ask.RemindAfter)
 	var due time.Time // the earliest reminder still to come
-	var pick *store.Invitation
+	var pick *store.Waiting
 	reminder := false
 	for i := range pending {
 		inv := &pending[i]
@@ -166,20 +166,20 @@ func (a *asker) round(ctx context.Context) time.Time {
 
 	// Record the question before showing it: a crash in between shows it
 	// again on restart rather than never.
-	inv := *pick
-	if inv.State == store.StateFound || reminder {
-		if inv, err = d.store.MarkAsked(ctx, inv.ID); err != nil {
-			if errors.Is(err, store.ErrBadState) {
-				return now // answered meanwhile
-			}
-			d.log.Error("recording a question", "invitation", pick.ID, "err", err)
-			return now.Add(retryAsk)
-		}
+	var inv store.Invitation
+	what := "recording a question"
+	if pick.State == store.StateFound || reminder {
+		inv, err = d.store.MarkAsked(ctx, pick.ID)
+	} else {
+		what = "reading the invitation to ask about"
+		inv, err = d.store.Get(ctx, pick.ID)
 	}
-	if len(inv.Raw) == 0 { // lists leave the message out
-		if full, err := d.store.Get(ctx, inv.ID); err == nil {
-			inv = full
+	if err != nil {
+		if errors.Is(err, store.ErrBadState) || errors.Is(err, store.ErrNotFound) {
+			return now // answered or gone meanwhile
 		}
+		d.log.Error(what, "invitation", pick.ID, "err", err)
+		return now.Add(retryAsk)
 	}
 	q := a.question(inv, inv.AskedCount > 1)
 	// Spacing runs from the moment a question is shown, which is after it

@@ -472,12 +472,48 @@ func (s *Store) MarkDrafted(ctx context.Context, id, draftMessageID string) (Inv
 // oldest received first. Lists (Pending, AwaitingDraft, History) leave
 // Invitation.Raw empty; Get and FindByMessageID fill it.
 func (s *Store) Pending(ctx context.Context) ([]Invitation, error) {
-	out, err := list(ctx, s.db, `WHERE state IN ('found', 'asked') ORDER BY coalesce(received_at, found_at), found_at, id`)
+	out, err := list(ctx, s.db, pendingWhere)
 	if err != nil {
 		return nil, fmt.Errorf("pending invitations: %w", err)
 	}
 	return out, nil
 }
+
+// Waiting is where an invitation waiting for an answer stands: what the
+// daemon's asker needs to choose what to ask next, without reading the rest
+// of each record.
+type Waiting struct {
+	ID         string
+	State      State // StateFound or StateAsked
+	AskedAt    time.Time
+	AskedCount int
+}
+
+// Waiting is Pending, each invitation as a Waiting, in the same order.
+func (s *Store) Waiting(ctx context.Context) ([]Waiting, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, state, asked_at, asked_count FROM invitations `+pendingWhere)
+	if err != nil {
+		return nil, fmt.Errorf("pending invitations: %w", err)
+	}
+	defer rows.Close()
+	var out []Waiting
+	for rows.Next() {
+		var w Waiting
+		var asked sql.NullInt64
+		if err := rows.Scan(&w.ID, &w.State, &asked, &w.AskedCount); err != nil {
+			return nil, fmt.Errorf("pending invitations: %w", err)
+		}
+		w.AskedAt = fromNanos(asked)
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending invitations: %w", err)
+	}
+	return out, nil
+}
+
+// pendingWhere selects and orders the invitations waiting for an answer.
+const pendingWhere = `WHERE state IN ('found', 'asked') ORDER BY coalesce(received_at, found_at), found_at, id`
 
 // PendingCount is len(Pending), counted in the database: a status line needs
 // no more, and listing decodes every row.

@@ -358,6 +358,9 @@ func TestPendingAndAwaitingDraft(t *testing.T) {
 	if n, err := s.PendingCount(ctx); n != 5 || err != nil {
 		t.Errorf("PendingCount = %d, %v before any answer; want 5", n, err)
 	}
+	if all, err := s.Pending(ctx); err == nil {
+		checkWaiting(t, s, all) // five, in the order of reception
+	}
 	to(t, s, ids[2], store.StateAsked)
 	to(t, s, ids[4], store.StateIgnored)
 	to(t, s, ids[5], store.StateDrafted)
@@ -376,6 +379,7 @@ func TestPendingAndAwaitingDraft(t *testing.T) {
 	if n, err := s.PendingCount(ctx); n != len(pending) || err != nil {
 		t.Errorf("PendingCount = %d, %v; want %d, as Pending", n, err, len(pending))
 	}
+	checkWaiting(t, s, pending)
 	awaiting, err := s.AwaitingDraft(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -659,5 +663,21 @@ func TestFileModes(t *testing.T) {
 	}
 	if s.Path() != filepath.Join(dir, store.FileName) {
 		t.Errorf("Path() = %s, want %s", s.Path(), filepath.Join(dir, store.FileName))
+	}
+}
+
+// checkWaiting checks that Waiting is pending, entry by entry.
+func checkWaiting(t *testing.T, s *store.Store, pending []store.Invitation) {
+	t.Helper()
+	waiting, err := s.Waiting(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []store.Waiting
+	for _, inv := range pending {
+		want = append(want, store.Waiting{ID: inv.ID, State: inv.State, AskedAt: inv.AskedAt, AskedCount: inv.AskedCount})
+	}
+	if !reflect.DeepEqual(waiting, want) {
+		t.Errorf("Waiting = %+v, want %+v (from Pending)", waiting, want)
 	}
 }
