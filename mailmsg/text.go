@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -21,27 +22,40 @@ func normalizeText(s []byte) string {
 	if !utf8.Valid(s) {
 		s = bytes.ToValidUTF8(s, []byte("\uFFFD"))
 	}
-	var out strings.Builder // its String does not copy
-	out.Grow(len(s))
-	line := make([]byte, 0, 128) // the current line, as it is written
-	blank := 0                   // blank lines since the last line written
-	flush := func() {
-		line = bytes.TrimRight(line, " ")
-		if len(line) == 0 {
-			blank++
-			return
+	// Lines are written straight into b, each after the separator it
+	// needs if it turns out not to be blank (a blank line only raises
+	// blank, which is known when the next line starts): flush trims the
+	// line's trailing spaces, and drops it with its separator if nothing
+	// is left. The text is never longer than s, plus a separator.
+	b := make([]byte, 0, len(s)+2)
+	blank := 0             // blank lines since the last line written
+	lineAt, textAt := 0, 0 // where the current line's separator and text start
+	startLine := func() {
+		lineAt = len(b)
+		switch {
+		case len(b) == 0:
+		case blank > 0:
+			b = append(b, '\n', '\n')
+		default:
+			b = append(b, '\n')
 		}
-		if out.Len() > 0 {
-			if blank > 0 {
-				out.WriteString("\n\n")
-			} else {
-				out.WriteByte('\n')
-			}
-		}
-		blank = 0
-		out.Write(line)
-		line = line[:0]
+		textAt = len(b)
 	}
+	flush := func() {
+		n := len(b)
+		for n > textAt && b[n-1] == ' ' {
+			n--
+		}
+		if n == textAt {
+			b = b[:lineAt]
+			blank++
+		} else {
+			b = b[:n]
+			blank = 0
+		}
+		startLine()
+	}
+	startLine()
 	for i := 0; i < len(s); {
 		c := s[i]
 		if plainByte[c] {
@@ -50,7 +64,7 @@ func normalizeText(s []byte) string {
 			for j < len(s) && plainByte[s[j]] {
 				j++
 			}
-			line = append(line, s[i:j]...)
+			b = append(b, s[i:j]...)
 			i = j
 			continue
 		}
@@ -64,10 +78,10 @@ func normalizeText(s []byte) string {
 				}
 				flush()
 			case c == '\t':
-				line = append(line, ' ')
+				b = append(b, ' ')
 			case c < 0x20, c == 0x7f:
 			default:
-				line = append(line, c)
+				b = append(b, c)
 			}
 			i++
 			continue
@@ -75,15 +89,19 @@ func normalizeText(s []byte) string {
 		r, n := utf8.DecodeRune(s[i:])
 		switch r {
 		case '\u00a0':
-			line = append(line, ' ')
+			b = append(b, ' ')
 		case '\u200b', '\ufeff', '\u200c', '\u00ad':
 		default:
-			line = append(line, s[i:i+n]...)
+			b = append(b, s[i:i+n]...)
 		}
 		i += n
 	}
 	flush()
-	return out.String()
+	b = b[:lineAt] // the separator of the line after the last
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not used again
 }
 
 // plainByte is true for the printable ASCII bytes normalizeText keeps as
