@@ -163,9 +163,7 @@ func foldASCIIRun(b []byte, s string, tab *[256]byte, space bool) ([]byte, bool)
 		// Eight bytes at once when all they need is lower case: no
 		// white space but single spaces, no ` (see foldWord).
 		if i+8 <= len(s) {
-			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if out, last, ok := foldWord(w, prev); ok {
+			if out, last, ok := foldWord(load64(s, i), prev); ok {
 				binary.LittleEndian.PutUint64(b[n:], out)
 				n, i, prev = n+8, i+8, last
 				continue
@@ -281,8 +279,8 @@ func foldRunesSpace(s string, b []byte, space bool) ([]byte, bool) {
 
 func isPlainASCII(s string) bool {
 	i := 0
-	for ; i+8 <= len(s); i += 8 { // eight bytes at a time: one test of their high bits
-		if (s[i]|s[i+1]|s[i+2]|s[i+3]|s[i+4]|s[i+5]|s[i+6]|s[i+7])&0x80 != 0 {
+	for ; i+8 <= len(s); i += 8 { // eight bytes at a time: one load, one test of their high bits
+		if load64(s, i)&0x8080808080808080 != 0 {
 			return false
 		}
 	}
@@ -323,6 +321,14 @@ func foldASCII(s string) string {
 // bytesString is string(b) without the copy, for a b that nothing writes to
 // afterwards (as strings.Builder does): a folded body is as long as the
 // body, and made for every message.
+// load64 is s[i:i+8] as a little-endian word (the compiler makes it one
+// load).
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 func bytesString(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
