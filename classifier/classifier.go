@@ -120,8 +120,8 @@ type Classifier struct {
 	threshold float64
 	rules     []*compiled // match rules first, then combinations in dependency order
 	byName    map[string]*compiled
-	names     []string // rule names by evaluation slot
-	match     *matcher
+	names     []string     // rule names by evaluation slot
+	match     *matcher     // the keyword automaton, kept only when matchDFA is nil
 	matchDFA  *dfa         // match as a table; nil when too big
 	keywords  []keywordRef // by matcher pattern id
 	fields    []source     // the distinct places keyword rules look
@@ -487,6 +487,11 @@ func (c *Classifier) buildMatcher() {
 	}
 	c.match = newMatcher(patterns)
 	c.matchDFA = newDFA(c.match, patterns)
+	if c.matchDFA != nil {
+		// The table is all Classify steps; the automaton's nodes are
+		// pointers the garbage collector would walk at every cycle.
+		c.match = nil
+	}
 }
 
 // Threshold is the score at which a message counts as an invitation.

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/rsvp-mail/rsvp/mailmsg"
 )
@@ -90,13 +91,36 @@ func (p *PatternProbe) Describe(i int) string {
 	return b.String()
 }
 
+// keywordMatchers holds the keyword automaton of each classifier the tests
+// ask for: Compile drops it when it has the table.
+var keywordMatchers sync.Map // *Classifier → *matcher
+
+// keywordMatcher is c's keyword automaton, rebuilt from the keywords as
+// written (pattern i is fold of keyword i, as in buildMatcher).
+func keywordMatcher(c *Classifier) *matcher {
+	if c.match != nil {
+		return c.match
+	}
+	if m, ok := keywordMatchers.Load(c); ok {
+		return m.(*matcher)
+	}
+	patterns := make([]string, len(c.keywords))
+	for i, k := range c.keywords {
+		patterns[i] = fold(k.keyword)
+	}
+	m, _ := keywordMatchers.LoadOrStore(c, newMatcher(patterns))
+	return m.(*matcher)
+}
+
 // PrefilterScansAgree compares the prefilter's table scan with its
 // automaton scan on text.
 func (p *PatternProbe) PrefilterScansAgree(text string) error {
-	a, b := p.c.pf.scan(text), p.c.pf.scanAC(text)
 	if p.c.pf.dfa == nil {
 		return fmt.Errorf("no table")
 	}
+	ac := *p.c.pf
+	ac.m = newMatcher(ac.strs) // Compile drops the automaton when it has the table
+	a, b := p.c.pf.scan(text), ac.scanAC(text)
 	if !reflect.DeepEqual(a.occ, b.occ) {
 		return fmt.Errorf("table scan %v, automaton scan %v", a.occ, b.occ)
 	}
@@ -115,7 +139,7 @@ func KeywordScansAgree(c *Classifier, text string, stop int) error {
 	}
 	var a, b []hit
 	text = fold(text)
-	c.match.scan(text, func(id int32, end int) bool {
+	keywordMatcher(c).scan(text, func(id int32, end int) bool {
 		a = append(a, hit{id, end})
 		return len(a) != stop
 	})
@@ -169,7 +193,7 @@ func ClassifyReference(c *Classifier, m *mailmsg.Message) Verdict {
 			continue
 		}
 		bit := uint64(1) << bitIdx
-		c.match.scan(text, func(id int32, end int) bool {
+		keywordMatcher(c).scan(text, func(id int32, end int) bool {
 			k := &c.keywords[id]
 			if k.sourceMask&bit == 0 || fired[k.rule] {
 				return true

@@ -14,7 +14,7 @@ import (
 // Aho–Corasick automaton over the canonical items of all their required
 // sets.
 type pfProgram struct {
-	m       *matcher
+	m       *matcher // kept only when dfa is nil
 	dfa     *dfa     // nil when too big: step m instead
 	pats    []pfPat  // by matcher id
 	strs    []string // by matcher id: the canonical text
@@ -108,6 +108,9 @@ func (c *Classifier) buildPrefilters() {
 	if len(setID) > 0 {
 		m := newMatcher(strs)
 		c.pf = &pfProgram{m: m, dfa: newDFA(m, strs), pats: pats, strs: strs, nsets: len(setID), classes: an.list}
+		if c.pf.dfa != nil {
+			c.pf.m = nil // as for the keyword automaton (see buildMatcher)
+		}
 	}
 }
 
