@@ -125,6 +125,8 @@ type Classifier struct {
 	matchDFA  *dfa         // match as a table; nil when too big
 	keywords  []keywordRef // by matcher pattern id
 	fields    []source     // the distinct places keyword rules look
+	fieldAt   []int        // the index in places of each of fields
+	places    []source     // the distinct places keyword and pattern rules look, indexed by texts
 	allow     []string
 	deny      []string
 	own       map[string]bool
@@ -139,6 +141,7 @@ type compiled struct {
 	index   int // position in Spec.Rules
 	order   int // evaluation slot
 	sources []source
+	at      []int // the index in Classifier.places of each of sources
 	re      *regexp.Regexp
 	pf      *prefilter // nil: plain search
 	present source
@@ -374,7 +377,22 @@ func Compile(spec Spec) (*Classifier, error) {
 			}
 		}
 	}
+	placeAt := map[source]int{}
+	for _, cr := range order {
+		for _, src := range cr.sources {
+			i, ok := placeAt[src]
+			if !ok {
+				i = len(c.places)
+				placeAt[src] = i
+				c.places = append(c.places, src)
+			}
+			cr.at = append(cr.at, i)
+		}
+	}
 	c.buildMatcher()
+	for _, src := range c.fields {
+		c.fieldAt = append(c.fieldAt, placeAt[src])
+	}
 	c.buildPrefilters()
 	return c, nil
 }
@@ -531,10 +549,10 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 	match := make([]string, len(c.rules))
 	where := make([]string, len(c.rules))
 
-	texts := newTexts(m)
+	texts := newTexts(m, c.places)
 	// One pass of the keyword matcher over each place any rule looks at.
 	for bitIdx, src := range c.fields {
-		text := texts.folded(src)
+		text := texts.folded(c.fieldAt[bitIdx])
 		if text == "" {
 			continue
 		}
@@ -563,10 +581,10 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 		i := cr.order
 		switch {
 		case cr.re != nil:
-			for _, src := range cr.sources {
-				if loc := c.findPattern(cr, texts, src); loc != nil {
+			for j, src := range cr.sources {
+				if loc := c.findPattern(cr, texts, cr.at[j]); loc != nil {
 					fired[i] = true
-					match[i] = texts.raw(src)[loc[0]:loc[1]]
+					match[i] = texts.raw(cr.at[j])[loc[0]:loc[1]]
 					where[i] = src.String()
 					break
 				}

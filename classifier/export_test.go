@@ -186,9 +186,9 @@ func ClassifyReference(c *Classifier, m *mailmsg.Message) Verdict {
 	match := make([]string, len(c.rules))
 	where := make([]string, len(c.rules))
 
-	texts := newTexts(m)
+	texts := newTexts(m, c.places)
 	for bitIdx, src := range c.fields {
-		text := foldReference(texts.raw(src))
+		text := foldReference(texts.raw(c.fieldAt[bitIdx]))
 		if text == "" {
 			continue
 		}
@@ -212,10 +212,10 @@ func ClassifyReference(c *Classifier, m *mailmsg.Message) Verdict {
 		i := cr.order
 		switch {
 		case cr.re != nil:
-			for _, src := range cr.sources {
-				if loc := cr.re.FindStringIndex(texts.raw(src)); loc != nil {
+			for j, src := range cr.sources {
+				if loc := cr.re.FindStringIndex(texts.raw(cr.at[j])); loc != nil {
 					fired[i] = true
-					match[i] = texts.raw(src)[loc[0]:loc[1]]
+					match[i] = texts.raw(cr.at[j])[loc[0]:loc[1]]
 					where[i] = src.String()
 					break
 				}

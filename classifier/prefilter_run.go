@@ -276,14 +276,14 @@ var wordByte = func() (t [256]bool) {
 	return t
 }()
 
-// findPattern is the leftmost-first match of the rule's pattern in one of
-// its places, as FindStringIndex gives it.
-func (c *Classifier) findPattern(cr *compiled, t *texts, src source) []int {
-	text := t.raw(src)
+// findPattern is the leftmost-first match of the rule's pattern in the
+// place of index place (in Classifier.places), as FindStringIndex gives it.
+func (c *Classifier) findPattern(cr *compiled, t *texts, place int) []int {
+	text := t.raw(place)
 	if cr.pf == nil || c.noPrefilter || len(text) > math.MaxInt32/2 {
 		return cr.re.FindStringIndex(text)
 	}
-	return cr.pf.find(c.pf, text, t.prefilterHits(src, c.pf))
+	return cr.pf.find(c.pf, text, t.prefilterHits(place, c.pf))
 }
 
 // find is re.FindStringIndex(text), given the occurrences of the sets.

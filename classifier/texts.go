@@ -8,23 +8,30 @@ import (
 	"github.com/rsvp-mail/rsvp/mailmsg"
 )
 
-// texts gives each place of a message as text, computed once per message.
+// texts gives each place of a message as text, computed once per message;
+// places are named by their index in the classifier's places.
 // Folded texts live in a buffer that release hands to the next message:
 // they must not outlive it (a Verdict quotes the raw text).
 type texts struct {
-	m     *mailmsg.Message
-	raws  map[source]string
-	folds map[source]string
-	hits  map[source]*pfHits
-	buf   *[]byte
+	m      *mailmsg.Message
+	places []source
+	slots  []textSlot // by place
+	buf    *[]byte
+}
+
+// textSlot is what texts has worked out for one place.
+type textSlot struct {
+	raw, folded       string
+	hits              *pfHits
+	haveRaw, haveFold bool
 }
 
 // foldBufs holds the buffers of folded texts between messages: a folded
 // body is as long as the body, and one is made for every message.
 var foldBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-func newTexts(m *mailmsg.Message) *texts {
-	return &texts{m: m, raws: map[source]string{}, folds: map[source]string{}, buf: foldBufs.Get().(*[]byte)}
+func newTexts(m *mailmsg.Message, places []source) *texts {
+	return &texts{m: m, places: places, slots: make([]textSlot, len(places)), buf: foldBufs.Get().(*[]byte)}
 }
 
 // release gives the buffer of the folded texts back; t's folded texts must
@@ -34,32 +41,32 @@ func (t *texts) release() {
 		*t.buf = (*t.buf)[:0]
 		foldBufs.Put(t.buf)
 	}
-	t.buf, t.folds = nil, nil
+	t.buf = nil
+	for i := range t.slots {
+		t.slots[i].folded, t.slots[i].haveFold = "", false
+	}
 }
 
 // maxFoldBuf is the largest buffer kept for the next message.
 const maxFoldBuf = 1 << 20
 
 // prefilterHits is where the pattern rules' literals occur in a place.
-func (t *texts) prefilterHits(s source, p *pfProgram) *pfHits {
-	if h, ok := t.hits[s]; ok {
-		return h
+func (t *texts) prefilterHits(place int, p *pfProgram) *pfHits {
+	sl := &t.slots[place]
+	if sl.hits == nil {
+		sl.hits = p.scan(t.raw(place))
 	}
-	if t.hits == nil {
-		t.hits = map[source]*pfHits{}
-	}
-	h := p.scan(t.raw(s))
-	t.hits[s] = h
-	return h
+	return sl.hits
 }
 
-func (t *texts) raw(s source) string {
-	if v, ok := t.raws[s]; ok {
-		return v
+func (t *texts) raw(place int) string {
+	sl := &t.slots[place]
+	if sl.haveRaw {
+		return sl.raw
 	}
 	m := t.m
 	var v string
-	switch s.kind {
+	switch s := t.places[place]; s.kind {
 	case "subject":
 		v = m.Subject
 	case "body":
@@ -87,27 +94,27 @@ func (t *texts) raw(s source) string {
 	case "header":
 		v = strings.Join(m.HeaderText(s.header), "\n")
 	}
-	t.raws[s] = v
+	sl.raw, sl.haveRaw = v, true
 	return v
 }
 
-func (t *texts) folded(s source) string {
-	if v, ok := t.folds[s]; ok {
-		return v
+func (t *texts) folded(place int) string {
+	sl := &t.slots[place]
+	if sl.haveFold {
+		return sl.folded
 	}
 	// Each text is folded into the free end of the buffer; when it does
 	// not fit, into a new one that becomes the buffer (the texts before
 	// stay where they are).
 	b := *t.buf
-	f := foldAppend(b[len(b):], t.raw(s))
+	f := foldAppend(b[len(b):], t.raw(place))
 	if len(f) > 0 && cap(f) == cap(b)-len(b) {
 		*t.buf = b[:len(b)+len(f)]
 	} else if cap(f) > cap(b)-len(b) {
 		*t.buf = f
 	}
-	v := bytesString(f)
-	t.folds[s] = v
-	return v
+	sl.folded, sl.haveFold = bytesString(f), true
+	return sl.folded
 }
 
 func (t *texts) present(s source) bool {
