@@ -116,8 +116,28 @@ var plainByte = func() (t [256]bool) {
 // htmlToText renders HTML as the plain text a reader would see: no markup,
 // scripts, styles or hidden preheaders; block elements and <br> as line
 // breaks; list items as "- " lines; table cells side by side.
+//
+// The tokens come from fastTokenizer, or, for what it declines, from
+// golang.org/x/net/html's Tokenizer: the same tokens either way.
 func htmlToText(src []byte, limit int) string {
-	z := html.NewTokenizer(bytes.NewReader(src))
+	cp := textBufs.Get().(*[]byte)
+	fast := newFastTokenizer(src, *cp)
+	defer func() {
+		if cap(fast.buf) <= maxPooled {
+			*cp = fast.buf[:0]
+			textBufs.Put(cp)
+		}
+	}()
+	if s, ok := tokensToText(fast, limit); ok && !fast.declined {
+		return s
+	}
+	s, _ := tokensToText(html.NewTokenizer(bytes.NewReader(src)), limit)
+	return s
+}
+
+// tokensToText is htmlToText with the tokens of z. It is false when z
+// ended early because it declined (see fastTokenizer).
+func tokensToText(z htmlTokens, limit int) (string, bool) {
 	// The text is built in a pooled buffer: normalizeText copies it.
 	bp := textBufs.Get().(*[]byte)
 	b := (*bp)[:0]
@@ -127,6 +147,9 @@ func htmlToText(src []byte, limit int) string {
 			textBufs.Put(bp)
 		}
 	}()
+	if f, ok := z.(*fastTokenizer); ok && f.declined {
+		return "", false
+	}
 	skip := 0 // depth inside elements whose text is not shown
 	var hidden []atom.Atom
 	newline := func(n int) {
@@ -145,7 +168,10 @@ func htmlToText(src []byte, limit int) string {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			return normalizeText(b)
+			if f, ok := z.(*fastTokenizer); ok && f.declined {
+				return "", false
+			}
+			return normalizeText(b), true
 		case html.TextToken:
 			if skip > 0 {
 				continue
@@ -211,7 +237,10 @@ func htmlToText(src []byte, limit int) string {
 			}
 		}
 	}
-	return normalizeText(b)
+	if f, ok := z.(*fastTokenizer); ok && f.declined {
+		return "", false // declined on the last tag's attributes
+	}
+	return normalizeText(b), true
 }
 
 // hasField reports whether t has a character that is not white space
@@ -291,7 +320,7 @@ func blockGap(a atom.Atom) int {
 
 // isHidden reports whether the current tag carries display:none or the
 // hidden attribute: marketing mail hides "preheader" text that no reader sees.
-func isHidden(z *html.Tokenizer) bool {
+func isHidden(z htmlTokens) bool {
 	for {
 		k, v, more := z.TagAttr()
 		key := string(k)
