@@ -113,6 +113,7 @@ fuzz mailmsg FuzzAppendFields 400000
 fuzz mailmsg FuzzParseDate 300000
 fuzz mailmsg FuzzQPReader 60000
 fuzz mailmsg FuzzReadIsGoMessage 100000
+fuzz mailmsg FuzzFastTokenizer 80000
 fuzz classifier FuzzReadClassify 25000
 fuzz classifier FuzzPatternPrefilter 12000
 fuzz classifier FuzzFold 200000
