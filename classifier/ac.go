@@ -166,6 +166,7 @@ type dfa struct {
 	tab    []uint32
 	stride int
 	hit    int
+	hitDiv uint64 // see hitIndex
 	// maxLen is the longest pattern: a scan started maxLen bytes
 	// before an offset is in the right state from that offset on.
 	maxLen int
@@ -227,6 +228,7 @@ func newDFA(m *matcher, strs []string) *dfa {
 		return nil
 	}
 	d.stride = stride
+	d.hitDiv = (1<<32 + uint64(stride) - 1) / uint64(stride)
 	id := make([]int, states)
 	next := 0
 	for _, out := range []bool{false, true} {
@@ -293,7 +295,7 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 	// occurrences are reported.
 	n := len(text)
 	mid := n / 2
-	tab, stride, first, class := d.tab, d.stride, d.hit, &d.class
+	tab, first, class := d.tab, d.hit, &d.class
 	var lateBuf [32]lateHit
 	late := lateBuf[:0]
 	r1, r2 := 0, 0
@@ -304,7 +306,7 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 			break
 		}
 		if r1 >= first {
-			k := (r1 - first) / stride
+			k := d.hitIndex(r1)
 			for _, id := range d.outs[d.off[k]:d.off[k+1]] {
 				if !hit(id, i+1) {
 					return
@@ -312,7 +314,7 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 			}
 		}
 		if r2 >= first && j >= mid {
-			late = append(late, lateHit{int32((r2 - first) / stride), int32(j + 1)})
+			late = append(late, lateHit{int32(d.hitIndex(r2)), int32(j + 1)})
 		}
 		i, j = i+1, j+1
 	}
@@ -321,7 +323,7 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 		if j == n {
 			break
 		}
-		late = append(late, lateHit{int32((r2 - first) / stride), int32(j + 1)})
+		late = append(late, lateHit{int32(d.hitIndex(r2)), int32(j + 1)})
 		j++
 	}
 	for _, l := range late {
@@ -363,6 +365,15 @@ func run1(tab []uint32, class *[256]uint8, text string, i, r, first int) (int, i
 // state hit+k×stride, ending at end.
 type lateHit struct{ k, end int32 }
 
+// hitIndex is (row-hit)/stride, the index of hit state row in off, by a
+// multiplication: a division by a variable takes tens of cycles, and
+// a scan finds a hit every few dozen bytes. hitDiv is 2³²/stride rounded
+// up, which gives the exact quotient of every multiple x of stride with
+// x·stride < 2³² (rows are below maxDFA = 2²¹, strides at most 256).
+func (d *dfa) hitIndex(row int) int {
+	return int(uint64(row-d.hit) * d.hitDiv >> 32)
+}
+
 // splitScan is the shortest text scanned in two interleaved halves.
 const splitScan = 256
 
@@ -373,12 +384,12 @@ func (d *dfa) splits(n int) bool { return n >= max(splitScan, 4*d.maxLen) }
 // scanSerial is scan, one byte at a time.
 func (d *dfa) scanSerial(text string, hit func(id int32, end int) bool) {
 	row := 0
-	tab, stride, first := d.tab, d.stride, d.hit
+	tab, first := d.tab, d.hit
 	for i := 0; ; i++ {
 		if i, row = run1(tab, &d.class, text, i, row, first); i == len(text) {
 			return
 		}
-		k := (row - first) / stride
+		k := d.hitIndex(row)
 		for _, id := range d.outs[d.off[k]:d.off[k+1]] {
 			if !hit(id, i+1) {
 				return

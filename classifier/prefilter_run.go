@@ -125,7 +125,7 @@ func (p *pfProgram) scan(text string) *pfHits {
 	var buf [utf8.UTFMax]byte
 	ascii := 0 // text[ascii:] is ASCII so far, where raw and canonical offsets agree
 	row := 0   // the state
-	tab, stride, hit := d.tab, d.stride, d.hit
+	tab, hit := d.tab, d.hit
 	for i := 0; i < len(text); {
 		if text[i] < utf8.RuneSelf {
 			if i, row = runASCII(tab, &d.ascii, text, i, row, hit); row < hit {
@@ -141,7 +141,7 @@ func (p *pfProgram) scan(text string) *pfHits {
 			ascii = i
 		}
 		if row >= hit {
-			k := (row - hit) / stride
+			k := d.hitIndex(row)
 			p.report(h, text, ascii, d.outs[d.off[k]:d.off[k+1]], i)
 		}
 	}
