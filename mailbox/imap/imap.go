@@ -1017,28 +1017,63 @@ func (cl *Client) Close() error {
 	return cl.c.Close()
 }
 
-// trackedConn notes when a byte last moved either way, for watch.
+// trackedConn notes when a byte last moved either way, for watch, and
+// reads ahead (see readAhead). Reads come from one goroutine at a time
+// (go-imap's reader, or crypto/tls's under its lock).
 type trackedConn struct {
 	net.Conn
 	start time.Time
 	last  atomic.Int64 // time.Since(start) at the last read or write
+
+	buf  []byte // read ahead: buf[r:w] is not read yet
+	r, w int
+	err  error // what the read that filled buf returned with its bytes
 }
 
 func newTrackedConn(c net.Conn) *trackedConn { return &trackedConn{Conn: c, start: time.Now()} }
 
+// readAhead is the least a read of the connection asks the kernel for. A
+// backfill receives hundreds of megabytes, and go-imap reads as little as
+// its 4 KB buffer or the rest of a literal: 31,000 reads of 10 KB on
+// average for the benchmark's 315 MB, each a system call and, as the
+// receive window opens, often an ACK.
+const readAhead = 64 << 10
+
 func (c *trackedConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+	if c.r == c.w {
+		if err := c.err; err != nil {
+			c.err = nil
+			return 0, err
+		}
+		if len(p) >= readAhead {
+			n, err := c.Conn.Read(p)
+			c.moved(n)
+			return n, err
+		}
+		if c.buf == nil {
+			c.buf = make([]byte, readAhead)
+		}
+		n, err := c.Conn.Read(c.buf)
+		c.moved(n)
+		if n == 0 {
+			return 0, err
+		}
+		c.r, c.w, c.err = 0, n, err
+	}
+	n := copy(p, c.buf[c.r:c.w])
+	c.r += n
+	return n, nil
+}
+
+func (c *trackedConn) moved(n int) {
 	if n > 0 {
 		c.last.Store(int64(time.Since(c.start)))
 	}
-	return n, err
 }
 
 func (c *trackedConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	if n > 0 {
-		c.last.Store(int64(time.Since(c.start)))
-	}
+	c.moved(n)
 	return n, err
 }
 
