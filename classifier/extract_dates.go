@@ -5,6 +5,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/rsvp-mail/rsvp/mailmsg"
 )
 
 // Proposed interview times are read from the text with a small hand-written
@@ -827,7 +829,7 @@ func (p *dtParser) zoneAt(i int) (*dtZone, bool) {
 		loc = time.FixedZone("GMT", 0)
 	} else {
 		var err error
-		if loc, err = time.LoadLocation(best.iana); err != nil {
+		if loc, err = mailmsg.LoadLocation(best.iana); err != nil {
 			return nil, false
 		}
 	}

@@ -2,6 +2,7 @@ package mailmsg
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-message/mail"
@@ -197,11 +198,11 @@ func LoadZone(name string) *time.Location {
 			name = strings.Join(parts[len(parts)-2:], "/")
 		}
 	}
-	if loc, err := time.LoadLocation(name); err == nil && name != "" && name != "Local" {
+	if loc, err := LoadLocation(name); err == nil && name != "" && name != "Local" {
 		return loc
 	}
 	if iana, ok := windowsZones[strings.ToLower(name)]; ok {
-		if loc, err := time.LoadLocation(iana); err == nil {
+		if loc, err := LoadLocation(iana); err == nil {
 			return loc
 		}
 	}
@@ -249,3 +250,20 @@ var windowsZones = map[string]string{
 	"pst":                            "America/Los_Angeles",
 	"pdt":                            "America/Los_Angeles",
 }
+
+// LoadLocation is time.LoadLocation, remembering the zones it found: mail
+// names few, and time.LoadLocation reads and parses the zone's data at
+// every call. Only names it found are kept, so what a message makes up
+// does not pile up.
+func LoadLocation(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err == nil {
+		locations.Store(name, loc)
+	}
+	return loc, err
+}
+
+var locations sync.Map // zone name → *time.Location

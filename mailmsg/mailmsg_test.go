@@ -315,3 +315,22 @@ func TestEveryCorpusMessageReads(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadLocationRemembersOnlyZonesItFound(t *testing.T) {
+	a, err := mailmsg.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := mailmsg.LoadLocation("Europe/Berlin")
+	if err != nil || a != b {
+		t.Errorf("second LoadLocation = %p, %v; want the first, %p", b, err, a)
+	}
+	if a.String() != "Europe/Berlin" {
+		t.Errorf("zone %q", a)
+	}
+	for range 2 {
+		if loc, err := mailmsg.LoadLocation("Mars/Olympus_Mons"); err == nil {
+			t.Errorf("LoadLocation of an unknown zone = %v, nil", loc)
+		}
+	}
+}
