@@ -97,7 +97,13 @@ func dtTokenize(s string) []dtTok { return tokenize(s, true, -1) }
 // tokens (-1: no limit). With joinApostrophes an apostrophe between letters
 // stays inside the word ("aujourd'hui", "O'Neill").
 func tokenize(s string, joinApostrophes bool, max int) []dtTok {
-	var toks []dtTok
+	// Prose has a token every five bytes or so: sized for that, the slice
+	// is not copied over and over as it grows.
+	n := len(s)/4 + 1
+	if max >= 0 {
+		n = min(n, max)
+	}
+	toks := make([]dtTok, 0, n)
 	line := 0
 	space := true
 	for i := 0; i < len(s) && (max < 0 || len(toks) < max); {
