@@ -23,7 +23,8 @@ type htmlTokens interface {
 //
 // What it does not follow it declines: script and plaintext elements (the
 // script data states), NUL bytes, and an attribute value with a character
-// reference (attribute-mode unescaping is not exported). Then Next returns
+// reference (attribute-mode unescaping is not exported) when it is read:
+// by TagAttr, or by hidden for a style attribute. Then Next returns
 // ErrorToken and declined is set, and the caller starts again with
 // html.Tokenizer. FuzzFastTokenizer holds the two to the same tokens.
 type fastTokenizer struct {
@@ -464,6 +465,23 @@ func (z *fastTokenizer) TagAttr() ([]byte, []byte, bool) {
 		return nil, nil, false
 	}
 	return z.buf[a.key.start:a.key.end], val, z.nAttr < len(z.attrs)
+}
+
+// hidden is isHidden for the current tag. Only a style attribute's value
+// is read, so only a character reference there is declined: links full of
+// &amp; are the rule in mail.
+func (z *fastTokenizer) hidden() bool {
+	for _, a := range z.attrs {
+		key, val := z.buf[a.key.start:a.key.end], z.buf[a.val.start:a.val.end] // keys are lowered
+		if string(key) == "style" && bytes.IndexByte(val, '&') >= 0 {
+			z.decline()
+			return false
+		}
+		if hiding(key, val) {
+			return true
+		}
+	}
+	return false
 }
 
 // lower lowers the ASCII letters of b in place, as token.go's lower.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,7 +23,8 @@ func htmlSamples(tb testing.TB) []string {
 		"<!DOCTYPE html>x", "<!doctype\r\nhtml>y", "<!DOCTYP", "<!DOCTYPE", "<![CDATA[ x ]]>y",
 		"<p>a &amp; b &lt;c&gt; &nbsp;&copy &#169; &#x41;&#0;&notin;</p>", "a\r\nb\rc\n\rd<br\r\n/>e",
 		"<div hidden>no</div>yes", "<div style=\"display: none\">no</div>yes", "<span STYLE='Visibility:Hidden'>no</span>yes",
-		"<div style=\"color:red\" style=\"display:none\">dup</div>", "<div style=\"a&amp;b\">x</div>", "<img src=a.png alt=x/>t",
+		"<div style=\"color:red\" style=\"display:none\">dup</div>", "<div style=\"a&amp;b\">x</div>", "<div style=\"display&#58;none\">no</div>yes",
+		"<a href=\"x?a=1&amp;b=2\" hidden>no</a>yes", "<a href=\"x?a=1&amp;b=2\">link</a> text", "<img src=a.png alt=x/>t",
 		"<a href=/>t</a>", "<a href=x/ >t</a>", "<br/>", "<br / >", "<a =b c= d e = 'f' g=\"h\"i>t", "<a b='c", "<a b=\"c\" ",
 		"<a b=c", "<a b=", "<a b", "<a", "<a/", "<A HREF=X>T</A>", "<p/x>t", "<p a=b/>t",
 		"<style>p{}</style>t", "<STYLE>a</Style >b", "<style>a</stylex></style>b", "<style>a</sty", "<style>", "<style/>t</style>u",
@@ -35,27 +34,16 @@ func htmlSamples(tb testing.TB) []string {
 		"<h1>T</h1><p>p</p><table><tr><td>c</td></tr></table>", "<head><title>t</title></head><body>b</body>",
 		"<div><div hidden><div>x</div></div>y</div>", "<a\tb\fc\nd=e>t", "<a b=\"c>d\">t", "<a b='c\"d'>t",
 	}
-	for _, glob := range []string{
-		filepath.Join("..", "..", "shared", "corpus", "*.eml"),
-		filepath.Join("..", "testdata", "mail", "*.eml"),
-		filepath.Join("..", "testdata", "holdout", "*.eml"),
-	} {
-		files, _ := filepath.Glob(glob)
-		for _, f := range files {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			for _, part := range htmlParts(tb, raw) {
-				samples = append(samples, string(part))
-			}
+	for _, raw := range corpusMessages(tb) {
+		for _, part := range htmlParts(raw) {
+			samples = append(samples, string(part))
 		}
 	}
 	return samples
 }
 
 // htmlParts are the decoded text/html parts of a message.
-func htmlParts(tb testing.TB, raw []byte) [][]byte {
+func htmlParts(raw []byte) [][]byte {
 	var parts [][]byte
 	var walk func(e *message.Entity)
 	walk = func(e *message.Entity) {

@@ -93,6 +93,19 @@ func referenceTexts(t testing.TB) []string {
 		"fRoM : x\n\nDATE: y", "ONE line\nElse\nAmple\nLEt", "> all\n> quoted", "  > indented quote\nfresh",
 		"x\n>\n", "trailing spaces   \n\n  ", "ǅ dz\nK kelvin\nſ long s",
 	}
+	for _, b := range corpusMessages(t) {
+		texts = append(texts, string(b))
+		if m, err := Read(strings.NewReader(string(b)), Options{}); err == nil {
+			texts = append(texts, m.Text)
+		}
+	}
+	return texts
+}
+
+// corpusMessages are the messages of the three labelled corpora.
+func corpusMessages(tb testing.TB) [][]byte {
+	tb.Helper()
+	var msgs [][]byte
 	for _, glob := range []string{
 		filepath.Join("..", "..", "shared", "corpus", "*.eml"),
 		filepath.Join("..", "testdata", "mail", "*.eml"),
@@ -102,15 +115,12 @@ func referenceTexts(t testing.TB) []string {
 		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {
-				t.Fatal(err)
+				tb.Fatal(err)
 			}
-			texts = append(texts, string(b))
-			if m, err := Read(strings.NewReader(string(b)), Options{}); err == nil {
-				texts = append(texts, m.Text)
-			}
+			msgs = append(msgs, b)
 		}
 	}
-	return texts
+	return msgs
 }
 
 func TestFreshTextIsTheReference(t *testing.T) {

@@ -321,22 +321,30 @@ func blockGap(a atom.Atom) int {
 // isHidden reports whether the current tag carries display:none or the
 // hidden attribute: marketing mail hides "preheader" text that no reader sees.
 func isHidden(z htmlTokens) bool {
+	if f, ok := z.(*fastTokenizer); ok {
+		return f.hidden()
+	}
 	for {
 		k, v, more := z.TagAttr()
-		key := string(k)
-		if key == "hidden" {
+		if hiding(k, v) {
 			return true
-		}
-		if key == "style" {
-			st := strings.ToLower(strings.ReplaceAll(string(v), " ", ""))
-			if strings.Contains(st, "display:none") || strings.Contains(st, "visibility:hidden") {
-				return true
-			}
 		}
 		if !more {
 			return false
 		}
 	}
+}
+
+// hiding reports whether attribute key=val hides its element.
+func hiding(key, val []byte) bool {
+	switch string(key) {
+	case "hidden":
+		return true
+	case "style":
+		st := strings.ToLower(strings.ReplaceAll(string(val), " ", ""))
+		return strings.Contains(st, "display:none") || strings.Contains(st, "visibility:hidden")
+	}
+	return false
 }
 
 var invisible = map[atom.Atom]bool{
