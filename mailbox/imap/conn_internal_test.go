@@ -87,6 +87,9 @@ func TestTrackedConnSmallReadsShareOneSystemRead(t *testing.T) {
 	if under.reads != 1 {
 		t.Errorf("400 reads of 100 bytes made %d reads of the connection, want 1", under.reads)
 	}
+	if n, err := c.Read(nil); n != 0 || err != nil || under.reads != 1 {
+		t.Errorf("Read(nil) = %d, %v after %d reads of the connection; want 0, nil and no read", n, err, under.reads)
+	}
 	if n, err := c.Read(p); n != 0 || err != io.EOF {
 		t.Errorf("Read at the end = %d, %v; want 0, EOF", n, err)
 	}

@@ -1040,6 +1040,9 @@ func newTrackedConn(c net.Conn) *trackedConn { return &trackedConn{Conn: c, star
 const readAhead = 64 << 10
 
 func (c *trackedConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil // as net.Conn: no reading ahead for nothing
+	}
 	if c.r == c.w {
 		if err := c.err; err != nil {
 			c.err = nil
