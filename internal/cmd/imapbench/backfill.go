@@ -43,7 +43,6 @@ type rsvpBackfill struct {
 	toConnected  time.Duration // → msg="connected"
 	toFirstFound time.Duration // → first msg="invitation found"
 	rss          int64         // VmHWM just before SIGTERM
-	maxRSS       int64         // wait4 ru_maxrss
 	cpu          time.Duration
 	found        int // msg="invitation found" lines
 	stored       int // invitations in the store
@@ -340,7 +339,6 @@ func (b *bench) rsvpBackfill(ctx context.Context, env *benchEnv, cfgPath, dir st
 	}
 	r.stopTime = d.stopped
 	if ru := d.rusage(); ru != nil {
-		r.maxRSS = ru.Maxrss * 1024
 		r.cpu = tv(ru.Utime) + tv(ru.Stime)
 	}
 	at := func(msg string) time.Duration {

@@ -22,7 +22,7 @@ var peerKeywords = []string{"interview", "Vorstellungsgespräch", "entretien", "
 type peerResult struct {
 	elapsed time.Duration
 	matched int
-	peakRSS int64 // bytes, from wait4's ru_maxrss
+	peakRSS int64 // bytes, VmHWM (see watchPeakRSS)
 	cpu     time.Duration
 }
 
@@ -57,7 +57,8 @@ func luaString(s string) string {
 var matchedRE = regexp.MustCompile(`imapbench-matched (\d+)`)
 
 // runImapfilter runs imapfilter on config with HOME in dir and returns its
-// time, its peak RSS and CPU time (wait4), and the count it printed.
+// time, its peak RSS (watchPeakRSS) and CPU time (wait4), and the count it
+// printed.
 func runImapfilter(ctx context.Context, bin, dir, config string) (peerResult, error) {
 	var res peerResult
 	cfg := filepath.Join(dir, "config.lua")
@@ -72,13 +73,16 @@ func runImapfilter(ctx context.Context, bin, dir, config string) (peerResult, er
 	cmd.Stderr = &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	t0 := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return res, fmt.Errorf("imapfilter: %w", err)
+	}
+	res.peakRSS = watchPeakRSS(cmd.Process.Pid)
+	err := cmd.Wait()
 	res.elapsed = time.Since(t0)
 	if err != nil {
 		return res, fmt.Errorf("imapfilter: %w\n%s", err, out.Bytes())
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.peakRSS = ru.Maxrss * 1024
 		res.cpu = tv(ru.Utime) + tv(ru.Stime)
 	}
 	m := matchedRE.FindSubmatch(out.Bytes())
@@ -87,6 +91,23 @@ func runImapfilter(ctx context.Context, bin, dir, config string) (peerResult, er
 	}
 	res.matched, _ = strconv.Atoi(string(m[1]))
 	return res, nil
+}
+
+// watchPeakRSS reads pid's VmHWM every 20 ms until the process is gone
+// and returns the last value read, in bytes. wait4's ru_maxrss cannot be
+// used: os/exec starts a child with vfork, and Linux counts the memory of
+// the parent (this benchmark, hundreds of megabytes of mail at times) that
+// the child shared until its exec.
+func watchPeakRSS(pid int) int64 {
+	var peak int64
+	for {
+		b, err := procStatusKB(pid, "VmHWM") // in bytes
+		if err != nil || b == 0 {
+			return peak // gone, or a zombie
+		}
+		peak = b
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func tv(t syscall.Timeval) time.Duration {

@@ -114,8 +114,8 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  rsvp run RSS (MB) at each tenth of the mailbox: %s; host load average %s at start, %s at end\n",
 		strings.Join(rss, " "), rs.load1[0], rs.load1[1])
-	fmt.Fprintf(w, "  rsvp run timeline: rsvp started +%v, connected +%v, first invitation found +%v; stopped %v after SIGTERM; wait4 maxrss %.1f MB\n",
-		ms(rs.toStarted), ms(rs.toConnected), ms(rs.toFirstFound), ms(rs.stopTime), mb(rs.maxRSS))
+	fmt.Fprintf(w, "  rsvp run timeline: rsvp started +%v, connected +%v, first invitation found +%v; stopped %v after SIGTERM\n",
+		ms(rs.toStarted), ms(rs.toConnected), ms(rs.toFirstFound), ms(rs.stopTime))
 	fmt.Fprintf(w, "  ratio rsvp/raw %.2f (goal ≤ %.1f) %s\n", ratio, goalRatio, verdict(ratio <= goalRatio))
 	fmt.Fprintf(w, "  ratio imapfilter/raw %.2f; rsvp/imapfilter %.2f\n", peerRatio, rs.elapsed.Seconds()/bf.peer.elapsed.Seconds())
 	fmt.Fprintf(w, "  rsvp peak RSS %.1f MB (goal < %d MB) %s\n", mb(rs.rss), goalRSS>>20, verdict(rs.rss < goalRSS))
