@@ -120,7 +120,7 @@ func checkHTML(t *testing.T, src string) bool {
 		t.Errorf("tokens of %q: %v", src, err)
 	}
 	for _, limit := range []int{1 << 20, 10} {
-		want, _ := tokensToText(html.NewTokenizer(strings.NewReader(src)), limit)
+		want := tokensToText(html.NewTokenizer(strings.NewReader(src)), limit)
 		if got := htmlToText([]byte(src), limit); got != want {
 			t.Errorf("htmlToText(%q, %d)\n = %q\nwant %q", src, limit, got, want)
 		}

@@ -128,16 +128,15 @@ func htmlToText(src []byte, limit int) string {
 			textBufs.Put(cp)
 		}
 	}()
-	if s, ok := tokensToText(fast, limit); ok && !fast.declined {
+	if s := tokensToText(fast, limit); !fast.declined {
 		return s
 	}
-	s, _ := tokensToText(html.NewTokenizer(bytes.NewReader(src)), limit)
-	return s
+	return tokensToText(html.NewTokenizer(bytes.NewReader(src)), limit)
 }
 
-// tokensToText is htmlToText with the tokens of z. It is false when z
-// ended early because it declined (see fastTokenizer).
-func tokensToText(z htmlTokens, limit int) (string, bool) {
+// tokensToText is htmlToText with the tokens of z. (A fastTokenizer that
+// declines ends its tokens early; htmlToText then starts again.)
+func tokensToText(z htmlTokens, limit int) string {
 	// The text is built in a pooled buffer: normalizeText copies it.
 	bp := textBufs.Get().(*[]byte)
 	b := (*bp)[:0]
@@ -147,9 +146,6 @@ func tokensToText(z htmlTokens, limit int) (string, bool) {
 			textBufs.Put(bp)
 		}
 	}()
-	if f, ok := z.(*fastTokenizer); ok && f.declined {
-		return "", false
-	}
 	skip := 0 // depth inside elements whose text is not shown
 	var hidden []atom.Atom
 	newline := func(n int) {
@@ -168,10 +164,7 @@ func tokensToText(z htmlTokens, limit int) (string, bool) {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			if f, ok := z.(*fastTokenizer); ok && f.declined {
-				return "", false
-			}
-			return normalizeText(b), true
+			return normalizeText(b)
 		case html.TextToken:
 			if skip > 0 {
 				continue
@@ -237,10 +230,7 @@ func tokensToText(z htmlTokens, limit int) (string, bool) {
 			}
 		}
 	}
-	if f, ok := z.(*fastTokenizer); ok && f.declined {
-		return "", false // declined on the last tag's attributes
-	}
-	return normalizeText(b), true
+	return normalizeText(b)
 }
 
 // hasField reports whether t has a character that is not white space

@@ -513,13 +513,16 @@ func (s *Store) Waiting(ctx context.Context) ([]Waiting, error) {
 }
 
 // pendingWhere selects and orders the invitations waiting for an answer.
-const pendingWhere = `WHERE state IN ('found', 'asked') ORDER BY coalesce(received_at, found_at), found_at, id`
+const (
+	pendingStates = `state IN ('found', 'asked')`
+	pendingWhere  = `WHERE ` + pendingStates + ` ORDER BY coalesce(received_at, found_at), found_at, id`
+)
 
 // PendingCount is len(Pending), counted in the database: a status line needs
 // no more, and listing decodes every row.
 func (s *Store) PendingCount(ctx context.Context) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM invitations WHERE state IN ('found', 'asked')`).Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM invitations WHERE `+pendingStates).Scan(&n); err != nil {
 		return 0, fmt.Errorf("pending invitations: %w", err)
 	}
 	return n, nil
