@@ -55,7 +55,7 @@ type Store struct {
 	// redoDB is for writes that reading the mail again redoes: cursors and
 	// found invitations. synchronous=NORMAL, one connection.
 	redoDB    *sql.DB
-	setCursor *sql.Stmt // prepared on redoDB: a backfill runs it per batch
+	setCursor *sql.Stmt // prepared on redoDB: a backfill runs it every few batches
 	add       addStmts  // AddInvitation's, prepared on redoDB
 	path      string
 	now       func() time.Time

@@ -1,0 +1,144 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rsvp-mail/rsvp/config"
+	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
+	"github.com/rsvp-mail/rsvp/mailbox"
+	"github.com/rsvp-mail/rsvp/mailmsg"
+	"github.com/rsvp-mail/rsvp/store"
+)
+
+// memMailbox is a mailbox in memory that hands out batches of three
+// messages and records each Flag with the cursor stored when it came.
+type memMailbox struct {
+	msgs []mailbox.Message // UIDs 1, 2, …
+	st   *store.Store
+
+	mu    sync.Mutex
+	flags []flagCall
+}
+
+type flagCall struct {
+	uids   []uint32
+	cursor uint32 // the stored cursor's LastUID at the call
+}
+
+const memValidity = 7
+
+func (m *memMailbox) Fetch(ctx context.Context, since mailbox.Cursor, _ time.Time) ([]mailbox.Message, mailbox.Cursor, error) {
+	next := mailbox.Cursor{UIDValidity: memValidity, LastUID: since.LastUID}
+	var batch []mailbox.Message
+	for _, msg := range m.msgs {
+		if msg.UID > since.LastUID && len(batch) < 3 {
+			p, err := mailmsg.Read(bytes.NewReader(msg.Raw), mailmsg.Options{})
+			msg.Parsed, msg.ParseErr = p, err
+			batch = append(batch, msg)
+			next.LastUID = msg.UID
+		}
+	}
+	return batch, next, nil
+}
+
+func (m *memMailbox) Flag(ctx context.Context, msgs ...mailbox.Message) error {
+	c, _, err := m.st.Cursor(ctx, "test", "INBOX")
+	if err != nil {
+		return err
+	}
+	call := flagCall{cursor: c.LastUID}
+	for _, msg := range msgs {
+		call.uids = append(call.uids, msg.UID)
+	}
+	m.mu.Lock()
+	m.flags = append(m.flags, call)
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *memMailbox) Wait(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (m *memMailbox) SaveDraft(context.Context, string, []byte) error { return nil }
+func (m *memMailbox) FindDraft(context.Context, string) (bool, error) { return false, nil }
+func (m *memMailbox) Close() error                                    { return nil }
+
+// TestFlagsAndCursorWaitForAFewBatches: a catch-up flags what it found a
+// few batches at a time (on a Maildir server every STORE costs a read of
+// the whole directory), never moves the cursor past an invitation it has
+// not flagged, and flags everything before it idles.
+func TestFlagsAndCursorWaitForAFewBatches(t *testing.T) {
+	files, raw, invites := corpusMail(t)
+	var want []uint32 // the invitations' UIDs
+	batchesWithInvitations := 0
+	var msgs []mailbox.Message
+	for i, name := range files {
+		uid := uint32(i + 1)
+		msgs = append(msgs, mailbox.Message{UID: uid, UIDValidity: memValidity, Mailbox: "INBOX", Raw: raw[name]})
+		if _, ok := invites[name]; ok {
+			want = append(want, uid)
+			if len(want) == 1 || (want[len(want)-2]-1)/3 != (uid-1)/3 {
+				batchesWithInvitations++
+			}
+		}
+	}
+	if len(want) < 4 || batchesWithInvitations < 3 {
+		t.Fatalf("the corpus has %d invitations in %d batches; the test needs more", len(want), batchesWithInvitations)
+	}
+	for _, tc := range []struct {
+		name                  string
+		messages, invitations int
+		after                 time.Duration
+		maxCalls              int // at most this many Flags
+	}{
+		{"every 7 messages", 7, 1000, time.Hour, (len(msgs)+6)/7 + 1},
+		{"every 2 invitations", 1000, 2, time.Hour, (len(want)+1)/2 + 1},
+		{"after no time at all", 1000, 1000, 0, batchesWithInvitations},
+		{"at the end", 1000, 1000, time.Hour, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			saved := flushEvery
+			flushEvery.messages, flushEvery.invitations, flushEvery.after = tc.messages, tc.invitations, tc.after
+			t.Cleanup(func() { flushEvery = saved })
+			st := openStore(t, t.TempDir())
+			mb := &memMailbox{msgs: msgs, st: st}
+			cfg := testConfig(t, &dovecot.Server{Addr: "127.0.0.1:1", User: "u", Password: "p"}, "")
+			r := start(t, cfg, st, func(o *Options) {
+				o.Open = func(context.Context, config.Account, bool) (mailbox.Mailbox, error) { return mb, nil }
+			})
+			waitFor(t, "idle", 30*time.Second, func() bool { return r.ev.count(EventIdle) > 0 })
+			r.stop(t)
+
+			var flagged []uint32
+			for _, c := range mb.flags {
+				if c.cursor >= slices.Min(c.uids) {
+					t.Errorf("UIDs %v flagged with the cursor already at %d", c.uids, c.cursor)
+				}
+				flagged = append(flagged, c.uids...)
+			}
+			if fmt.Sprint(flagged) != fmt.Sprint(want) {
+				t.Errorf("flagged %v, want each invitation once: %v", flagged, want)
+			}
+			if len(mb.flags) > tc.maxCalls {
+				t.Errorf("%d Flag calls, want at most %d", len(mb.flags), tc.maxCalls)
+			}
+			if tc.after == 0 && len(mb.flags) != batchesWithInvitations {
+				t.Errorf("%d Flag calls with a flush after every batch, want one per batch with invitations (%d)", len(mb.flags), batchesWithInvitations)
+			}
+			if c, _, _ := st.Cursor(context.Background(), "test", "INBOX"); c.LastUID != uint32(len(msgs)) {
+				t.Errorf("cursor at %d after the catch-up, want %d", c.LastUID, len(msgs))
+			}
+			if n := r.ev.count(EventFlagged); n != len(want) {
+				t.Errorf("%d flagged events, want %d", n, len(want))
+			}
+		})
+	}
+}
