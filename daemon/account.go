@@ -318,9 +318,10 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 				return err
 			}
 			if ok {
-				// What Flag needs, not the message's text.
+				// What Flag and its events need, not the message.
 				held.found = append(held.found, mailbox.Message{UID: m.UID, UIDValidity: m.UIDValidity,
 					Mailbox: m.Mailbox, ID: m.ID, Flags: m.Flags})
+				inv.Raw = nil
 				held.invs = append(held.invs, inv)
 			}
 		}
@@ -347,12 +348,12 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 // heldFlags is what catchUp has recorded but not yet flagged, and the
 // cursor it may store once they are.
 type heldFlags struct {
-	found    []mailbox.Message // invitations to flag (no text)
-	invs     []store.Invitation
-	messages int            // messages handled since the last flush
-	next     mailbox.Cursor // the cursor after the last batch
-	moved    bool           // next differs from the stored cursor
-	since    time.Time      // when the first of them was handled
+	found    []mailbox.Message  // invitations to flag (no text)
+	invs     []store.Invitation // found's records (no Raw)
+	messages int                // messages handled since the last flush
+	next     mailbox.Cursor     // the cursor after the last batch
+	moved    bool               // next differs from the stored cursor
+	since    time.Time          // when the first of them was handled
 }
 
 // flushEvery bounds what catchUp holds before it flags and moves the

@@ -81,7 +81,7 @@ const (
 type Event struct {
 	Kind       EventKind
 	Account    string
-	Invitation *store.Invitation // found, flagged, drafted
+	Invitation *store.Invitation // found, flagged (without Raw), drafted
 	UID        uint32            // the message concerned, when there is one
 	Count      int               // batch_done: messages handled
 	Err        error
