@@ -38,7 +38,7 @@ func FreshText(text string) string {
 		if mayStartHeaderBlock(trim) && headerBlock(lines, i) {
 			break
 		}
-		if mayStartAttribution(trim) && (attribution.MatchString(trim) || (i+1 < len(lines) && attribution.MatchString(trim+" "+strings.TrimSpace(strings.TrimLeft(lines[i+1], "> "))))) {
+		if mayStartAttribution(trim) && (isAttribution(trim) || (i+1 < len(lines) && isAttribution(trim+" "+strings.TrimSpace(strings.TrimLeft(lines[i+1], "> "))))) {
 			if quotedFollows(lines, i+1) {
 				// Skip the attribution line; the quote itself is
 				// dropped line by line above, so an answer written
@@ -76,9 +76,20 @@ func mayStartAttribution(trim string) bool {
 	return false
 }
 
+// isAttribution is attribution.MatchString(s), which can only match a
+// line that ends with a colon: most lines that start like one ("On
+// Monday …") are not tried.
+func isAttribution(s string) bool {
+	return strings.HasSuffix(s, ":") && attribution.MatchString(s)
+}
+
 // mayStartHeaderBlock reports whether quotedFrom can match trim: after an
-// optional "*", one of from, von, de, da.
+// optional "*", one of from, von, de, da, and a colon within the first
+// seven bytes ("*from :" is the longest start it matches).
 func mayStartHeaderBlock(trim string) bool {
+	if strings.IndexByte(trim[:min(len(trim), 7)], ':') < 0 {
+		return false
+	}
 	trim = strings.TrimPrefix(trim, "*")
 	if trim == "" {
 		return false

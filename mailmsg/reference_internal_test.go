@@ -92,6 +92,9 @@ func referenceTexts(t testing.TB) []string {
 		"De : Jean\nEnvoyé : lundi\nvieux", "Da: Luca\n\n\nData: x", "from the team\nsent to you",
 		"fRoM : x\n\nDATE: y", "ONE line\nElse\nAmple\nLEt", "> all\n> quoted", "  > indented quote\nfresh",
 		"x\n>\n", "trailing spaces   \n\n  ", "ǅ dz\nK kelvin\nſ long s",
+		"new\n*From : Ana\n*Sent : Monday\nold", "new\n*From :\tAna\n*Date: Monday\nold",
+		"On Monday, Ana wrote:  \n> old", "On Monday, Ana wrote :\n\n> old", "On Monday, Ana\n  wrote: \n> old",
+		"On Monday, Ana wrote\n:\n> old", "On Monday, Ana wrote\n> :\n> old",
 	}
 	for _, b := range corpusMessages(t) {
 		texts = append(texts, string(b))
