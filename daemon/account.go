@@ -211,11 +211,12 @@ type accountState struct {
 // the invitations and stores the cursor a few batches at a time.
 //
 // It is a pipeline of three goroutines, so the server sends the next batch
-// while this one is classified, and the rules run while the last one is
-// recorded: one fetches (the mailbox parses what it fetched), one
-// classifies, and this one records (and, every few batches, flags and
-// moves the cursor), in UID order. Each hands its batch on and starts the next, so at most three
-// batches are held at a time.
+// while this one is parsed and classified, and the rules run while the last
+// one is recorded: one fetches, one parses (when the mailbox leaves that to
+// its caller: mailbox.Unparsed) and classifies, and this one records (and,
+// every few batches, flags and moves the cursor), in UID order. Each hands
+// its batch on and starts the next; the fetcher may also finish one batch
+// ahead, so at most four batches are held at a time.
 func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 	acct, cfg, err := d.account(s.name)
 	if err != nil {
@@ -242,17 +243,25 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 	var wg sync.WaitGroup
 	defer wg.Wait() // no Fetch outlives the catch-up
 	defer cancel()
-	fetched := make(chan fetchedBatch)
+	// A batch of room: the server and the fetcher go on with the next
+	// batch while the classifier is still busy, instead of waiting for it
+	// with nothing asked (a backfill's FETCH chain sat idle ~15% of the
+	// time without it).
+	fetched := make(chan fetchedBatch, 1)
 	wg.Go(func() {
 		defer close(fetched)
 		d.fetchAll(pctx, s, cur, firstStart, fetched)
 	})
+	var parse func(*mailbox.Message) // nil: Fetch parsed the batch
+	if u, ok := s.mb.(mailbox.Unparsed); ok {
+		parse = u.Parse
+	}
 	classified := make(chan fetchedBatch)
 	wg.Go(func() {
 		defer close(classified)
 		for b := range fetched {
 			if b.err == nil {
-				b.verdicts = classifyAll(cfg, b.batch)
+				b.verdicts = classifyAll(cfg, b.batch, parse)
 			}
 			select {
 			case classified <- b:
@@ -385,7 +394,16 @@ func (d *Daemon) fetchAll(ctx context.Context, s *accountState, cur mailbox.Curs
 	for {
 		d.expect(s.name, d.opts.OpTimeout)
 		octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
-		batch, next, err := s.mb.Fetch(octx, cur, firstStart)
+		var batch []mailbox.Message
+		var next mailbox.Cursor
+		var err error
+		if u, ok := s.mb.(mailbox.Unparsed); ok {
+			// Parsed by the classifying stage, while this one
+			// fetches the next batch.
+			batch, next, err = u.FetchUnparsed(octx, cur, firstStart)
+		} else {
+			batch, next, err = s.mb.Fetch(octx, cur, firstStart)
+		}
 		cancel()
 		var uv *mailbox.UIDValidityError
 		if errors.As(err, &uv) {

@@ -112,6 +112,19 @@ type Mailbox interface {
 	Close() error
 }
 
+// Unparsed is implemented by a Mailbox that can hand out a batch before
+// parsing it, so that a caller can fetch the next batch while it parses
+// this one: the server's work and the parsing then overlap instead of
+// taking turns.
+type Unparsed interface {
+	// FetchUnparsed is Fetch, except that it leaves each message's Parsed
+	// and ParseErr unset.
+	FetchUnparsed(ctx context.Context, since Cursor, firstStart time.Time) (batch []Message, next Cursor, err error)
+	// Parse sets m.Parsed and m.ParseErr as Fetch does. It is safe for
+	// concurrent use, also with the Mailbox's other methods.
+	Parse(m *Message)
+}
+
 // Watcher is implemented by a Mailbox that can wait for new mail.
 type Watcher interface {
 	// Wait returns when new mail may have arrived (IMAP IDLE saw EXISTS, or

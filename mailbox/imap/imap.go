@@ -550,9 +550,21 @@ const firstStartToken = "first-start"
 func (cl *Client) Fetch(ctx context.Context, since mailbox.Cursor, firstStart time.Time) ([]mailbox.Message, mailbox.Cursor, error) {
 	batch, next, err := cl.fetch(ctx, since, firstStart)
 	if err == nil {
-		parseAll(batch, cl.opts.BodyBytes)
+		workers.Each(len(batch), func(i int) { cl.Parse(&batch[i]) })
 	}
 	return batch, next, err
+}
+
+var _ mailbox.Unparsed = (*Client)(nil)
+
+// FetchUnparsed implements mailbox.Unparsed.
+func (cl *Client) FetchUnparsed(ctx context.Context, since mailbox.Cursor, firstStart time.Time) ([]mailbox.Message, mailbox.Cursor, error) {
+	return cl.fetch(ctx, since, firstStart)
+}
+
+// Parse implements mailbox.Unparsed.
+func (cl *Client) Parse(m *mailbox.Message) {
+	m.Parsed, m.ParseErr = mailmsg.Read(bytes.NewReader(m.Raw), mailmsg.Options{MaxBodyBytes: cl.opts.BodyBytes})
 }
 
 // fetch is Fetch but for parsing.
@@ -683,14 +695,6 @@ func joined(h, t []byte) []byte {
 		return h[: len(h)+len(t) : len(h)+len(t)]
 	}
 	return append(slices.Clip(h), t...)
-}
-
-// parseAll parses a batch on every core (a backfill is bound by CPU).
-func parseAll(batch []mailbox.Message, bodyBytes int) {
-	workers.Each(len(batch), func(i int) {
-		m := &batch[i]
-		m.Parsed, m.ParseErr = mailmsg.Read(bytes.NewReader(m.Raw), mailmsg.Options{MaxBodyBytes: bodyBytes})
-	})
 }
 
 // maxPrealloc is the largest literal collect allocates in full before

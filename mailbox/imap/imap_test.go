@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
 	"github.com/rsvp-mail/rsvp/mailbox"
+	"github.com/rsvp-mail/rsvp/mailmsg"
 )
 
 var corpusDir = filepath.Join("..", "..", "..", "shared", "corpus")
@@ -111,6 +113,26 @@ func TestFetchFirstStartOnlyNewMailThenIncremental(t *testing.T) {
 	batch, next, err = c.Fetch(ctx(t), next, time.Time{})
 	if err != nil || !slices.Equal(uids(batch), []uint32{5}) || next.LastUID != 5 {
 		t.Fatalf("incremental Fetch = %v, %+v, %v; want [5]", uids(batch), next, err)
+	}
+
+	// The same batch unparsed, then parsed as Fetch parses it: the body
+	// bytes fetched, read with the same limit.
+	unparsed, next3, err := c.FetchUnparsed(ctx(t), next2, time.Time{})
+	if err != nil || !slices.Equal(uids(unparsed), []uint32{5}) || next3 != next {
+		t.Fatalf("FetchUnparsed = %v, %+v, %v; want [5], %+v", uids(unparsed), next3, err, next)
+	}
+	u := &unparsed[0]
+	if u.Parsed != nil || u.ParseErr != nil || !bytes.Equal(u.Raw, batch[0].Raw) {
+		t.Fatalf("FetchUnparsed's message: parsed %v, err %v, %d bytes; want unparsed, Fetch's %d bytes",
+			u.Parsed != nil, u.ParseErr, len(u.Raw), len(batch[0].Raw))
+	}
+	c.Parse(u)
+	want5, err := mailmsg.Read(bytes.NewReader(u.Raw), mailmsg.Options{MaxBodyBytes: DefaultBodyBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.ParseErr != nil || !reflect.DeepEqual(u.Parsed, want5) || !reflect.DeepEqual(batch[0].Parsed, want5) {
+		t.Errorf("Parse gave %+v, %v, Fetch %+v; want mailmsg.Read's %+v", u.Parsed, u.ParseErr, batch[0].Parsed, want5)
 	}
 	assertNoSeen(t, s)
 }
