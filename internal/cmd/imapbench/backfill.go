@@ -44,9 +44,10 @@ type rsvpBackfill struct {
 	toFirstFound time.Duration // → first msg="invitation found"
 	rss          int64         // VmHWM just before SIGTERM
 	cpu          time.Duration
-	found        int // msg="invitation found" lines
-	stored       int // invitations in the store
-	flagged      int // messages with $Interview
+	dovecotCPU   time.Duration // Dovecot's, from start to stop
+	found        int           // msg="invitation found" lines
+	stored       int           // invitations in the store
+	flagged      int           // messages with $Interview
 	stopTime     time.Duration
 	problems     []string
 	// rssAt is VmRSS (bytes) when the cursor passed each tenth of the
@@ -109,7 +110,9 @@ func (b *bench) backfill(ctx context.Context, env *benchEnv) (backfillResult, er
 
 	since := time.Now().Add(-sinceDays * 24 * time.Hour)
 	fetch := func() (rawResult, error) {
+		dc0 := env.srv.cpu()
 		r, err := rawFetch(ctx, env.srv.Addr, bulkUser, password, "INBOX", since, batchSize, bodyBytes)
+		r.dovecotCPU = env.srv.cpu() - dc0
 		if err == nil && r.messages != m {
 			err = fmt.Errorf("raw fetch got %d messages, want %d", r.messages, m)
 		}
@@ -150,10 +153,12 @@ func (b *bench) backfill(ctx context.Context, env *benchEnv) (backfillResult, er
 	}
 	host, port := splitAddr(env.srv.Addr)
 	b.progress("backfill: imapfilter (%d keywords in subject and body)", len(peerKeywords))
+	dc0 := env.srv.cpu()
 	if res.peer, err = runImapfilter(ctx, env.peerBin, peerDir,
 		imapfilterConfig(host, port, bulkUser, password, "INBOX", sinceDays)); err != nil {
 		return res, err
 	}
+	res.peer.dovecotCPU = env.srv.cpu() - dc0
 	b.progress("backfill: imapfilter %v, %d matched", res.peer.elapsed.Round(time.Millisecond), res.peer.matched)
 
 	if b.opts.profileDir != "" {
@@ -284,6 +289,7 @@ func (b *bench) rsvpBackfill(ctx context.Context, env *benchEnv, cfgPath, dir st
 	var r rsvpBackfill
 	xdgState := filepath.Join(dir, "state")
 	b.progress("backfill: rsvp run on a fresh store")
+	dc0 := env.srv.cpu()
 	d, err := startDaemon(env.bin, cfgPath, xdgState, dir)
 	if err != nil {
 		return r, err
@@ -338,6 +344,7 @@ func (b *bench) rsvpBackfill(ctx context.Context, env *benchEnv, cfgPath, dir st
 		return r, err
 	}
 	r.stopTime = d.stopped
+	r.dovecotCPU = env.srv.cpu() - dc0
 	if ru := d.rusage(); ru != nil {
 		r.cpu = tv(ru.Utime) + tv(ru.Stime)
 	}

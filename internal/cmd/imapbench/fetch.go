@@ -16,6 +16,8 @@ type rawResult struct {
 	messages int
 	bytes    int64 // header and text bytes received
 	cpu      time.Duration
+	// dovecotCPU is Dovecot's during the fetch (set by the caller).
+	dovecotCPU time.Duration
 }
 
 // rawFetch is the limit: what rsvp's backend asks the server for and

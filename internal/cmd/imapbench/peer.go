@@ -24,6 +24,8 @@ type peerResult struct {
 	matched int
 	peakRSS int64 // bytes, VmHWM (see watchPeakRSS)
 	cpu     time.Duration
+	// dovecotCPU is Dovecot's during the run (set by the caller).
+	dovecotCPU time.Duration
 }
 
 // imapfilterConfig is a read-only imapfilter config: it searches the

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
@@ -48,6 +49,9 @@ func startDovecot() (*server, error) {
 	}
 	return srv, nil
 }
+
+// cpu is the CPU time every Dovecot process has used so far.
+func (s *server) cpu() time.Duration { return groupCPU(s.PID()) }
 
 // save delivers raw into the user's mailbox with `doveadm save`, like mail
 // arriving.
