@@ -317,6 +317,15 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 		if b.err != nil {
 			return b.err
 		}
+		if held.moved && b.next.UIDValidity != held.next.UIDValidity {
+			// The mailbox was rebuilt (the fetcher starts again under
+			// the new UIDVALIDITY): what is held is flagged, or found
+			// stale, on its own, never in one command with UIDs of the
+			// new one.
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 		if held.messages == 0 && !held.moved {
 			held.since = time.Now()
 		}

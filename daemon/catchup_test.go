@@ -18,28 +18,47 @@ import (
 
 // memMailbox is a mailbox in memory that hands out batches of three
 // messages and records each Flag with the cursor stored when it came.
+// With rebuildAt set, the mailbox is rebuilt (a new UIDVALIDITY, the same
+// messages) before that Fetch, as the IMAP backend reports it.
 type memMailbox struct {
-	msgs []mailbox.Message // UIDs 1, 2, …
-	st   *store.Store
+	msgs      []mailbox.Message // UIDs 1, 2, …
+	st        *store.Store
+	rebuildAt int
 
-	mu    sync.Mutex
-	flags []flagCall
+	mu       sync.Mutex
+	fetches  int
+	validity uint32
+	flags    []flagCall
 }
 
 type flagCall struct {
-	uids   []uint32
-	cursor uint32 // the stored cursor's LastUID at the call
+	uids     []uint32
+	validity uint32
+	cursor   uint32 // the stored cursor's LastUID at the call
 }
 
 const memValidity = 7
 
 func (m *memMailbox) Fetch(ctx context.Context, since mailbox.Cursor, _ time.Time) ([]mailbox.Message, mailbox.Cursor, error) {
-	next := mailbox.Cursor{UIDValidity: memValidity, LastUID: since.LastUID}
+	m.mu.Lock()
+	m.fetches++
+	if m.validity == 0 {
+		m.validity = memValidity
+	}
+	if m.fetches == m.rebuildAt {
+		m.validity++
+	}
+	validity := m.validity
+	m.mu.Unlock()
+	if since.UIDValidity != 0 && since.UIDValidity != validity {
+		return nil, mailbox.Cursor{UIDValidity: validity}, &mailbox.UIDValidityError{Mailbox: "INBOX", Old: since.UIDValidity, New: validity}
+	}
+	next := mailbox.Cursor{UIDValidity: validity, LastUID: since.LastUID}
 	var batch []mailbox.Message
 	for _, msg := range m.msgs {
 		if msg.UID > since.LastUID && len(batch) < 3 {
 			p, err := mailmsg.Read(bytes.NewReader(msg.Raw), mailmsg.Options{})
-			msg.Parsed, msg.ParseErr = p, err
+			msg.Parsed, msg.ParseErr, msg.UIDValidity = p, err, validity
 			batch = append(batch, msg)
 			next.LastUID = msg.UID
 		}
@@ -52,13 +71,16 @@ func (m *memMailbox) Flag(ctx context.Context, msgs ...mailbox.Message) error {
 	if err != nil {
 		return err
 	}
-	call := flagCall{cursor: c.LastUID}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	call := flagCall{validity: m.validity, cursor: c.LastUID}
 	for _, msg := range msgs {
+		if msg.UIDValidity != m.validity {
+			return &mailbox.UIDValidityError{Mailbox: "INBOX", Old: msg.UIDValidity, New: m.validity}
+		}
 		call.uids = append(call.uids, msg.UID)
 	}
-	m.mu.Lock()
 	m.flags = append(m.flags, call)
-	m.mu.Unlock()
 	return nil
 }
 
@@ -119,6 +141,9 @@ func TestFlagsAndCursorWaitForAFewBatches(t *testing.T) {
 
 			var flagged []uint32
 			for _, c := range mb.flags {
+				if c.validity != memValidity {
+					t.Errorf("flagged under UIDVALIDITY %d; the mailbox was not rebuilt", c.validity)
+				}
 				if c.cursor >= slices.Min(c.uids) {
 					t.Errorf("UIDs %v flagged with the cursor already at %d", c.uids, c.cursor)
 				}
@@ -140,5 +165,52 @@ func TestFlagsAndCursorWaitForAFewBatches(t *testing.T) {
 				t.Errorf("%d flagged events, want %d", n, len(want))
 			}
 		})
+	}
+}
+
+// TestARebuildDuringACatchUpFlagsUnderTheNewUIDValidity: invitations held
+// from before a rebuild are not flagged in one command with those of the
+// new UIDVALIDITY (the server would refuse the whole command, and the
+// cursor would then pass the new ones unflagged): each invitation ends up
+// flagged under the new UIDVALIDITY, once, and the cursor is its last UID.
+func TestARebuildDuringACatchUpFlagsUnderTheNewUIDValidity(t *testing.T) {
+	files, raw, invites := corpusMail(t)
+	var want []uint32
+	var msgs []mailbox.Message
+	for i, name := range files {
+		msgs = append(msgs, mailbox.Message{UID: uint32(i + 1), UIDValidity: memValidity, Mailbox: "INBOX", Raw: raw[name]})
+		if _, ok := invites[name]; ok {
+			want = append(want, uint32(i+1))
+		}
+	}
+	saved := flushEvery
+	flushEvery.messages, flushEvery.invitations, flushEvery.after = 1000, 1000, time.Hour // hold everything
+	t.Cleanup(func() { flushEvery = saved })
+	st := openStore(t, t.TempDir())
+	mb := &memMailbox{msgs: msgs, st: st, rebuildAt: 5} // after four batches
+	cfg := testConfig(t, &dovecot.Server{Addr: "127.0.0.1:1", User: "u", Password: "p"}, "")
+	r := start(t, cfg, st, func(o *Options) {
+		o.Open = func(context.Context, config.Account, bool) (mailbox.Mailbox, error) { return mb, nil }
+	})
+	waitFor(t, "idle", 30*time.Second, func() bool { return r.ev.count(EventIdle) > 0 })
+	r.stop(t)
+
+	var flagged []uint32
+	for _, c := range mb.flags {
+		if c.validity != memValidity+1 {
+			t.Errorf("UIDs %v flagged under UIDVALIDITY %d, want %d", c.uids, c.validity, memValidity+1)
+		}
+		flagged = append(flagged, c.uids...)
+	}
+	slices.Sort(flagged)
+	if fmt.Sprint(flagged) != fmt.Sprint(want) {
+		t.Errorf("flagged %v under the new UIDVALIDITY, want each invitation once: %v", flagged, want)
+	}
+	c, _, _ := st.Cursor(context.Background(), "test", "INBOX")
+	if c.UIDValidity != memValidity+1 || c.LastUID != uint32(len(msgs)) {
+		t.Errorf("cursor %+v after the catch-up, want UIDVALIDITY %d, UID %d", c, memValidity+1, len(msgs))
+	}
+	if n := r.ev.count(EventFound); n != len(want) {
+		t.Errorf("%d invitations found, want %d (the rebuilt mailbox's are known by Message-ID)", n, len(want))
 	}
 }
