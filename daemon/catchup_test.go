@@ -93,6 +93,25 @@ func (m *memMailbox) SaveDraft(context.Context, string, []byte) error { return n
 func (m *memMailbox) FindDraft(context.Context, string) (bool, error) { return false, nil }
 func (m *memMailbox) Close() error                                    { return nil }
 
+// catchUpOnce runs a daemon on a memMailbox of msgs (rebuilt before
+// Fetch number rebuildAt, if not 0) with flushEvery set as given, until
+// it has caught up, and stops it.
+func catchUpOnce(t *testing.T, msgs []mailbox.Message, rebuildAt, messages, invitations int, after time.Duration) (*memMailbox, *store.Store, *running) {
+	t.Helper()
+	saved := flushEvery
+	flushEvery.messages, flushEvery.invitations, flushEvery.after = messages, invitations, after
+	t.Cleanup(func() { flushEvery = saved })
+	st := openStore(t, t.TempDir())
+	mb := &memMailbox{msgs: msgs, st: st, rebuildAt: rebuildAt}
+	cfg := testConfig(t, &dovecot.Server{Addr: "127.0.0.1:1", User: "u", Password: "p"}, "")
+	r := start(t, cfg, st, func(o *Options) {
+		o.Open = func(context.Context, config.Account, bool) (mailbox.Mailbox, error) { return mb, nil }
+	})
+	waitFor(t, "idle", 30*time.Second, func() bool { return r.ev.count(EventIdle) > 0 })
+	r.stop(t)
+	return mb, st, r
+}
+
 // TestFlagsAndCursorWaitForAFewBatches: a catch-up flags what it found a
 // few batches at a time (on a Maildir server every STORE costs a read of
 // the whole directory), never moves the cursor past an invitation it has
@@ -127,17 +146,7 @@ func TestFlagsAndCursorWaitForAFewBatches(t *testing.T) {
 		{"at the end", 1000, 1000, time.Hour, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			saved := flushEvery
-			flushEvery.messages, flushEvery.invitations, flushEvery.after = tc.messages, tc.invitations, tc.after
-			t.Cleanup(func() { flushEvery = saved })
-			st := openStore(t, t.TempDir())
-			mb := &memMailbox{msgs: msgs, st: st}
-			cfg := testConfig(t, &dovecot.Server{Addr: "127.0.0.1:1", User: "u", Password: "p"}, "")
-			r := start(t, cfg, st, func(o *Options) {
-				o.Open = func(context.Context, config.Account, bool) (mailbox.Mailbox, error) { return mb, nil }
-			})
-			waitFor(t, "idle", 30*time.Second, func() bool { return r.ev.count(EventIdle) > 0 })
-			r.stop(t)
+			mb, st, r := catchUpOnce(t, msgs, 0, tc.messages, tc.invitations, tc.after)
 
 			var flagged []uint32
 			for _, c := range mb.flags {
@@ -183,17 +192,8 @@ func TestARebuildDuringACatchUpFlagsUnderTheNewUIDValidity(t *testing.T) {
 			want = append(want, uint32(i+1))
 		}
 	}
-	saved := flushEvery
-	flushEvery.messages, flushEvery.invitations, flushEvery.after = 1000, 1000, time.Hour // hold everything
-	t.Cleanup(func() { flushEvery = saved })
-	st := openStore(t, t.TempDir())
-	mb := &memMailbox{msgs: msgs, st: st, rebuildAt: 5} // after four batches
-	cfg := testConfig(t, &dovecot.Server{Addr: "127.0.0.1:1", User: "u", Password: "p"}, "")
-	r := start(t, cfg, st, func(o *Options) {
-		o.Open = func(context.Context, config.Account, bool) (mailbox.Mailbox, error) { return mb, nil }
-	})
-	waitFor(t, "idle", 30*time.Second, func() bool { return r.ev.count(EventIdle) > 0 })
-	r.stop(t)
+	// Rebuilt after four batches; everything held until the end.
+	mb, st, r := catchUpOnce(t, msgs, 5, 1000, 1000, time.Hour)
 
 	var flagged []uint32
 	for _, c := range mb.flags {
