@@ -110,9 +110,9 @@ func (b *bench) backfill(ctx context.Context, env *benchEnv) (backfillResult, er
 
 	since := time.Now().Add(-sinceDays * 24 * time.Hour)
 	fetch := func() (rawResult, error) {
-		dc0 := env.srv.cpu()
+		dc0 := env.srv.CPU()
 		r, err := rawFetch(ctx, env.srv.Addr, bulkUser, password, "INBOX", since, batchSize, bodyBytes)
-		r.dovecotCPU = env.srv.cpu() - dc0
+		r.dovecotCPU = env.srv.CPU() - dc0
 		if err == nil && r.messages != m {
 			err = fmt.Errorf("raw fetch got %d messages, want %d", r.messages, m)
 		}
@@ -153,12 +153,12 @@ func (b *bench) backfill(ctx context.Context, env *benchEnv) (backfillResult, er
 	}
 	host, port := splitAddr(env.srv.Addr)
 	b.progress("backfill: imapfilter (%d keywords in subject and body)", len(peerKeywords))
-	dc0 := env.srv.cpu()
+	dc0 := env.srv.CPU()
 	if res.peer, err = runImapfilter(ctx, env.peerBin, peerDir,
 		imapfilterConfig(host, port, bulkUser, password, "INBOX", sinceDays)); err != nil {
 		return res, err
 	}
-	res.peer.dovecotCPU = env.srv.cpu() - dc0
+	res.peer.dovecotCPU = env.srv.CPU() - dc0
 	b.progress("backfill: imapfilter %v, %d matched", res.peer.elapsed.Round(time.Millisecond), res.peer.matched)
 
 	if b.opts.profileDir != "" {
@@ -289,7 +289,7 @@ func (b *bench) rsvpBackfill(ctx context.Context, env *benchEnv, cfgPath, dir st
 	var r rsvpBackfill
 	xdgState := filepath.Join(dir, "state")
 	b.progress("backfill: rsvp run on a fresh store")
-	dc0 := env.srv.cpu()
+	dc0 := env.srv.CPU()
 	d, err := startDaemon(env.bin, cfgPath, xdgState, dir)
 	if err != nil {
 		return r, err
@@ -344,7 +344,7 @@ func (b *bench) rsvpBackfill(ctx context.Context, env *benchEnv, cfgPath, dir st
 		return r, err
 	}
 	r.stopTime = d.stopped
-	r.dovecotCPU = env.srv.cpu() - dc0
+	r.dovecotCPU = env.srv.CPU() - dc0
 	if ru := d.rusage(); ru != nil {
 		r.cpu = tv(ru.Utime) + tv(ru.Stime)
 	}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
@@ -49,9 +48,6 @@ func startDovecot() (*server, error) {
 	}
 	return srv, nil
 }
-
-// cpu is the CPU time every Dovecot process has used so far.
-func (s *server) cpu() time.Duration { return groupCPU(s.PID()) }
 
 // save delivers raw into the user's mailbox with `doveadm save`, like mail
 // arriving.

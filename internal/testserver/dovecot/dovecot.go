@@ -655,15 +655,30 @@ func (s *Server) stop() error {
 // groupMembers lists the live (not zombie) processes in process group pgid,
 // from /proc.
 func groupMembers(pgid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
+	var pids []int
+	if !eachInGroup(pgid, func(pid int, f []string) {
+		if f[0] != "Z" && f[0] != "X" {
+			pids = append(pids, pid)
+		}
+	}) {
 		// No /proc: fall back to asking the kernel about the group.
 		if syscall.Kill(-pgid, 0) == nil {
 			return []int{-pgid}
 		}
 		return nil
 	}
-	var pids []int
+	return pids
+}
+
+// eachInGroup calls fn for every process of group pgid, zombies included,
+// with the fields of its /proc/PID/stat after "pid (comm)": state ppid pgrp
+// … (proc(5)'s fields from 3 on, so f[0] is field 3). It reports false when
+// there is no /proc.
+func eachInGroup(pgid int, fn func(pid int, f []string)) bool {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -673,20 +688,49 @@ func groupMembers(pgid int) []int {
 		if err != nil {
 			continue
 		}
-		// pid (comm) state ppid pgrp ...; comm may contain spaces.
+		// comm may contain spaces and parentheses: it ends at the last ')'.
 		i := bytes.LastIndexByte(data, ')')
 		if i < 0 {
 			continue
 		}
 		f := strings.Fields(string(data[i+1:]))
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+		if len(f) < 15 {
 			continue
 		}
 		if g, _ := strconv.Atoi(f[2]); g == pgid {
-			pids = append(pids, pid)
+			fn(pid, f)
 		}
 	}
-	return pids
+	return true
+}
+
+// CPU is the user+system CPU time every process of the server has used so
+// far: the master leads their process group, so it is the live (and not
+// yet reaped) members' own and the time of the children the master has
+// reaped. The difference of two readings is what Dovecot spent between
+// them (a process reaped between the reading of its /proc entry and the
+// master's can be missed or counted twice: one process's share at most).
+func (s *Server) CPU() time.Duration { return groupCPU(s.cmd.Process.Pid) }
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100
+// on every Linux architecture Go supports (the kernel's ABI, whatever its
+// own HZ).
+const clockTicks = 100
+
+func groupCPU(pgid int) time.Duration {
+	var ticks int64
+	eachInGroup(pgid, func(pid int, f []string) {
+		// utime, stime, cutime, cstime are proc(5)'s fields 14 to 17.
+		fields := []int{11, 12}
+		if pid == pgid {
+			fields = append(fields, 13, 14)
+		}
+		for _, i := range fields {
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += n
+		}
+	})
+	return time.Duration(ticks) * time.Second / clockTicks
 }
 
 // Running reports whether any process of the server is still alive.

@@ -1,4 +1,4 @@
-package main
+package dovecot
 
 import (
 	"os/exec"
@@ -27,8 +27,13 @@ func TestGroupCPUCountsMembersAndReapedChildren(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := cmd.Process.Pid
-	f, ok := procStat(pid)
-	if !ok {
+	var f []string
+	eachInGroup(pid, func(p int, fields []string) {
+		if p == pid {
+			f = fields
+		}
+	})
+	if f == nil {
 		t.Fatal("no /proc/pid/stat for the leader")
 	}
 	own := ticksAt(t, f, 11) + ticksAt(t, f, 12)
