@@ -248,14 +248,16 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 	// with nothing asked (a backfill's FETCH chain sat idle ~15% of the
 	// time without it).
 	fetched := make(chan fetchedBatch, 1)
+	fetch, parse := s.mb.Fetch, func(*mailbox.Message) {}
+	if u, ok := s.mb.(mailbox.Unparsed); ok {
+		// Parsed by the classifying stage, while the fetcher fetches
+		// the next batch.
+		fetch, parse = u.FetchUnparsed, u.Parse
+	}
 	wg.Go(func() {
 		defer close(fetched)
-		d.fetchAll(pctx, s, cur, firstStart, fetched)
+		d.fetchAll(pctx, s, fetch, cur, firstStart, fetched)
 	})
-	var parse func(*mailbox.Message) // nil: Fetch parsed the batch
-	if u, ok := s.mb.(mailbox.Unparsed); ok {
-		parse = u.Parse
-	}
 	classified := make(chan fetchedBatch)
 	wg.Go(func() {
 		defer close(classified)
@@ -326,7 +328,7 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 				return err
 			}
 		}
-		if held.messages == 0 && !held.moved {
+		if held.since.IsZero() {
 			held.since = time.Now()
 		}
 		for i, m := range b.batch {
@@ -389,6 +391,9 @@ func (h *heldFlags) due() bool {
 		time.Since(h.since) >= flushEvery.after
 }
 
+// fetchFunc is mailbox.Mailbox.Fetch's signature.
+type fetchFunc func(ctx context.Context, since mailbox.Cursor, firstStart time.Time) ([]mailbox.Message, mailbox.Cursor, error)
+
 // fetchedBatch is one batch on its way through catchUp's pipeline.
 type fetchedBatch struct {
 	since, next mailbox.Cursor // the cursor it was fetched after, and the one after it
@@ -397,22 +402,14 @@ type fetchedBatch struct {
 	err         error        // the fetch failed; the last item sent
 }
 
-// fetchAll fetches batch after batch from cur into out until a batch comes
-// back empty or a fetch fails (both sent as the last item), or ctx ends.
-func (d *Daemon) fetchAll(ctx context.Context, s *accountState, cur mailbox.Cursor, firstStart time.Time, out chan<- fetchedBatch) {
+// fetchAll fetches batch after batch from cur into out with fetch (s.mb's
+// Fetch or FetchUnparsed) until a batch comes back empty or a fetch fails
+// (both sent as the last item), or ctx ends.
+func (d *Daemon) fetchAll(ctx context.Context, s *accountState, fetch fetchFunc, cur mailbox.Cursor, firstStart time.Time, out chan<- fetchedBatch) {
 	for {
 		d.expect(s.name, d.opts.OpTimeout)
 		octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
-		var batch []mailbox.Message
-		var next mailbox.Cursor
-		var err error
-		if u, ok := s.mb.(mailbox.Unparsed); ok {
-			// Parsed by the classifying stage, while this one
-			// fetches the next batch.
-			batch, next, err = u.FetchUnparsed(octx, cur, firstStart)
-		} else {
-			batch, next, err = s.mb.Fetch(octx, cur, firstStart)
-		}
+		batch, next, err := fetch(octx, cur, firstStart)
 		cancel()
 		var uv *mailbox.UIDValidityError
 		if errors.As(err, &uv) {

@@ -110,16 +110,14 @@ type classified struct {
 // classifyAll classifies a batch, and extracts the fields of its
 // invitations, on every core, and lets go of the other messages' text: in
 // a backfill the rules, not the network, are the bottleneck. The
-// classifier is safe for concurrent use. A non-nil parse parses each
-// message first, in the same step.
+// classifier is safe for concurrent use. Each message is given to parse
+// first, in the same step (a no-op when Fetch parsed the batch).
 func classifyAll(cfg *config.Config, batch []mailbox.Message, parse func(*mailbox.Message)) []classified {
 	out := make([]classified, len(batch))
 	opts := cfg.ExtractOptions()
 	workers.Each(len(batch), func(i int) {
 		m := &batch[i]
-		if parse != nil {
-			parse(m)
-		}
+		parse(m)
 		if m.Parsed == nil {
 			return
 		}
