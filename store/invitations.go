@@ -216,7 +216,7 @@ func deriveID(account, msgid string, attempt int) string {
 }
 
 // AddInvitation records a new invitation in state found and returns it with
-// true. When the account already has an invitation with f.MessageID it
+// true (its Raw is f.Raw). When the account already has an invitation with f.MessageID it
 // returns that one with false and records nothing new, except that the
 // invitation's location (mailbox, UIDVALIDITY, UID) is updated to where it
 // was seen now: after a UIDVALIDITY change the old UID means nothing.
@@ -224,62 +224,103 @@ func deriveID(account, msgid string, attempt int) string {
 // together with the cursors written after it, and reading that mail again
 // finds it again.
 func (s *Store) AddInvitation(ctx context.Context, f Found) (Invitation, bool, error) {
-	f.MessageID = strings.TrimSpace(f.MessageID)
-	if f.Account == "" || f.MessageID == "" {
-		return Invitation{}, false, errors.New("add invitation: account and Message-ID are required")
-	}
-	rules, err := json.Marshal(nonNil(f.Rules))
+	added, err := s.AddInvitations(ctx, []Found{f})
 	if err != nil {
-		return Invitation{}, false, fmt.Errorf("add invitation: %w", err)
+		return Invitation{}, false, err
 	}
-	times, err := json.Marshal(nonNil(f.Fields.Times))
-	if err != nil {
-		return Invitation{}, false, fmt.Errorf("add invitation: %w", err)
+	return added[0].Invitation, added[0].New, nil
+}
+
+// Added is what AddInvitations did with one Found.
+type Added struct {
+	Invitation Invitation
+	New        bool // recorded now; false: the account already had it
+}
+
+// AddInvitations is AddInvitation for each of fs, in one transaction: all
+// are recorded or, on an error, none. The results are in the order of fs;
+// when two of them have one Message-ID, the second finds the first.
+// A backfill records the invitations of a batch together: a transaction
+// costs more than the rows it writes.
+func (s *Store) AddInvitations(ctx context.Context, fs []Found) ([]Added, error) {
+	type encoded struct{ rules, times []byte }
+	enc := make([]encoded, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		f.MessageID = strings.TrimSpace(f.MessageID)
+		if f.Account == "" || f.MessageID == "" {
+			return nil, errors.New("add invitation: account and Message-ID are required")
+		}
+		var err error
+		if enc[i].rules, err = json.Marshal(nonNil(f.Rules)); err != nil {
+			return nil, fmt.Errorf("add invitation: %w", err)
+		}
+		if enc[i].times, err = json.Marshal(nonNil(f.Fields.Times)); err != nil {
+			return nil, fmt.Errorf("add invitation: %w", err)
+		}
 	}
-	var inv Invitation
-	var added bool
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	out := make([]Added, len(fs))
+	bump := false // one change for the readers to see, however many are new
 	// On the NORMAL connection: see Open.
-	err = inTxOn(ctx, s.redoDB, func(tx *sql.Tx) error {
+	err := inTxOn(ctx, s.redoDB, func(tx *sql.Tx) error {
 		st := s.add.in(ctx, tx)
 		defer st.close()
-		existing, err := scanOne(st.byMessageID.QueryRowContext(ctx, f.Account, f.MessageID))
-		if err == nil {
-			if existing.Mailbox != f.Mailbox || existing.UIDValidity != f.UIDValidity || existing.UID != f.UID {
-				if _, err := st.moved.ExecContext(ctx, f.Mailbox, f.UIDValidity, f.UID, existing.ID); err != nil {
-					return err
-				}
-				existing.Mailbox, existing.UIDValidity, existing.UID = f.Mailbox, f.UIDValidity, f.UID
+		for i, f := range fs {
+			inv, added, err := s.addOne(ctx, &st, f, enc[i].rules, enc[i].times)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", f.Account, f.MessageID, err)
 			}
-			inv = existing
-			return nil
+			out[i] = Added{Invitation: inv, New: added}
+			bump = bump || added
 		}
-		if !errors.Is(err, ErrNotFound) {
-			return err
+		if bump {
+			if _, err := st.bump.ExecContext(ctx); err != nil {
+				return fmt.Errorf("bump change counter: %w", err)
+			}
 		}
-		id, err := freeID(ctx, st.idTaken, f.Account, f.MessageID)
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		_, err = st.insert.ExecContext(ctx,
-			id, f.Account, f.Mailbox, f.UIDValidity, f.UID, f.MessageID, nanos(f.Received),
-			f.Subject, f.FromName, f.FromAddr, f.ReplyTo, f.Score, string(rules),
-			f.Fields.FirstName, f.Fields.Company, f.Fields.Role, f.Fields.Lang, string(times),
-			StateFound, nanos(now), f.Raw)
-		if err != nil {
-			return err
-		}
-		if _, err := st.bump.ExecContext(ctx); err != nil {
-			return fmt.Errorf("bump change counter: %w", err)
-		}
-		inv, err = scanOne(st.byID.QueryRowContext(ctx, id))
-		added = true
-		return err
+		return nil
 	})
 	if err != nil {
-		return Invitation{}, false, fmt.Errorf("add invitation %s %s: %w", f.Account, f.MessageID, err)
+		return nil, fmt.Errorf("add invitation: %w", err)
 	}
-	return inv, added, nil
+	return out, nil
+}
+
+// addOne is AddInvitations' work for one Found, within its transaction.
+func (s *Store) addOne(ctx context.Context, st *addStmts, f Found, rules, times []byte) (Invitation, bool, error) {
+	existing, err := scanOne(st.byMessageID.QueryRowContext(ctx, f.Account, f.MessageID))
+	if err == nil {
+		if existing.Mailbox != f.Mailbox || existing.UIDValidity != f.UIDValidity || existing.UID != f.UID {
+			if _, err := st.moved.ExecContext(ctx, f.Mailbox, f.UIDValidity, f.UID, existing.ID); err != nil {
+				return Invitation{}, false, err
+			}
+			existing.Mailbox, existing.UIDValidity, existing.UID = f.Mailbox, f.UIDValidity, f.UID
+		}
+		return existing, false, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return Invitation{}, false, err
+	}
+	id, err := freeID(ctx, st.idTaken, f.Account, f.MessageID)
+	if err != nil {
+		return Invitation{}, false, err
+	}
+	now := s.now()
+	_, err = st.insert.ExecContext(ctx,
+		id, f.Account, f.Mailbox, f.UIDValidity, f.UID, f.MessageID, nanos(f.Received),
+		f.Subject, f.FromName, f.FromAddr, f.ReplyTo, f.Score, string(rules),
+		f.Fields.FirstName, f.Fields.Company, f.Fields.Role, f.Fields.Lang, string(times),
+		StateFound, nanos(now), f.Raw)
+	if err != nil {
+		return Invitation{}, false, err
+	}
+	// Read back as stored, but for the message: the one just written.
+	inv, err := scanInvitation(st.byID.QueryRowContext(ctx, id), false)
+	inv.Raw = f.Raw
+	return inv, true, err
 }
 
 // addStmts are AddInvitation's statements, prepared once: a backfill
@@ -303,7 +344,7 @@ func (a *addStmts) prepare(db *sql.DB) error {
 	first_name, company, role, lang, proposed_times, state, found_at, raw)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&a.bump, bumpSQL},
-		{&a.byID, `SELECT ` + invitationColumns + `, raw FROM invitations WHERE id = ?`},
+		{&a.byID, `SELECT ` + invitationColumns + ` FROM invitations WHERE id = ?`},
 	} {
 		st, err := db.Prepare(p.sql)
 		if err != nil {

@@ -148,6 +148,48 @@ func TestAddInvitationRecordsEverythingAndIsIdempotent(t *testing.T) {
 	}
 }
 
+func TestAddInvitationsRecordsABatchInOrder(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir(), newClock())
+	a, b := found(1), found(2)
+	a.Raw = []byte("Subject: one\r\n\r\nbody")
+	again := a // the same message again, later in the batch, at another UID
+	again.UID = 900
+	added, err := s.AddInvitations(ctx, []store.Found{a, b, again})
+	if err != nil || len(added) != 3 {
+		t.Fatalf("AddInvitations = %d results, %v; want 3", len(added), err)
+	}
+	if !added[0].New || !added[1].New || added[2].New {
+		t.Errorf("new = %v %v %v, want true true false", added[0].New, added[1].New, added[2].New)
+	}
+	for i, f := range []store.Found{a, b} {
+		if inv := added[i].Invitation; !sameFound(inv.Found, f) || inv.State != store.StateFound {
+			t.Errorf("result %d:\n%+v\nwant\n%+v", i, inv.Found, f)
+		}
+	}
+	if added[2].Invitation.ID != added[0].Invitation.ID || added[2].Invitation.UID != 900 {
+		t.Errorf("the repeat = %s at UID %d, want %s at its new UID 900", added[2].Invitation.ID, added[2].Invitation.UID, added[0].Invitation.ID)
+	}
+	got, err := s.Get(ctx, added[0].Invitation.ID)
+	if err != nil || got.UID != 900 || string(got.Raw) != string(a.Raw) {
+		t.Errorf("Get = UID %d, raw %q, %v; want UID 900 and the message", got.UID, got.Raw, err)
+	}
+	if n, err := s.PendingCount(ctx); err != nil || n != 2 {
+		t.Errorf("PendingCount = %d, %v; want 2", n, err)
+	}
+
+	// One that cannot be recorded: none of the batch is.
+	if _, err := s.AddInvitations(ctx, []store.Found{found(3), {Account: "work"}}); err == nil {
+		t.Errorf("AddInvitations(one without Message-ID) succeeded, want an error")
+	}
+	if _, err := s.FindByMessageID(ctx, "work", found(3).MessageID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after a failed batch, its valid invitation: %v, want ErrNotFound", err)
+	}
+	if added, err := s.AddInvitations(ctx, nil); err != nil || len(added) != 0 {
+		t.Errorf("AddInvitations(nil) = %v, %v; want nothing", added, err)
+	}
+}
+
 func sameFound(a, b store.Found) bool {
 	if len(a.Fields.Times) != len(b.Fields.Times) {
 		return false
