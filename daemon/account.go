@@ -215,8 +215,9 @@ type accountState struct {
 // one is recorded: one fetches, one parses (when the mailbox leaves that to
 // its caller: mailbox.Unparsed) and classifies, and this one records (and,
 // every few batches, flags and moves the cursor), in UID order. Each hands
-// its batch on and starts the next; the fetcher may also finish one batch
-// ahead, so at most four batches are held at a time.
+// its batch on and starts the next; the fetcher and the classifier may each
+// also finish one batch ahead, so at most five batches are held at a time
+// (a classified batch keeps only its invitations' messages).
 func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 	acct, cfg, err := d.account(s.name)
 	if err != nil {
@@ -258,7 +259,10 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 		defer close(fetched)
 		d.fetchAll(pctx, s, fetch, cur, firstStart, fetched)
 	})
-	classified := make(chan fetchedBatch)
+	// A batch of room here too: the classifier goes on while the
+	// recorder writes to the store (it waited ~4% of a backfill without
+	// it), and a classified batch is small.
+	classified := make(chan fetchedBatch, 1)
 	wg.Go(func() {
 		defer close(classified)
 		for b := range fetched {
@@ -331,19 +335,17 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 		if held.since.IsZero() {
 			held.since = time.Now()
 		}
-		for i, m := range b.batch {
-			d.expect(s.name, d.opts.OpTimeout)
-			inv, ok, err := d.record(ctx, s, m, b.verdicts[i])
-			if err != nil {
-				return err
-			}
-			if ok {
-				// What Flag and its events need, not the message.
-				held.found = append(held.found, mailbox.Message{UID: m.UID, UIDValidity: m.UIDValidity,
-					Mailbox: m.Mailbox, ID: m.ID, Flags: m.Flags})
-				inv.Raw = nil
-				held.invs = append(held.invs, inv)
-			}
+		at, invs, err := d.recordAll(ctx, s, b.batch, b.verdicts)
+		if err != nil {
+			return err
+		}
+		for k, i := range at {
+			// What Flag and its events need, not the message.
+			m := &b.batch[i]
+			held.found = append(held.found, mailbox.Message{UID: m.UID, UIDValidity: m.UIDValidity,
+				Mailbox: m.Mailbox, ID: m.ID, Flags: m.Flags})
+			invs[k].Raw = nil
+			held.invs = append(held.invs, invs[k])
 		}
 		held.messages += len(b.batch)
 		held.next = b.next

@@ -13,7 +13,7 @@
 // Every step is recorded before the next one starts, so a daemon killed at
 // any moment resumes where it stopped:
 //
-//   - An invitation is recorded (store.AddInvitation, idempotent by
+//   - An invitation is recorded (store.AddInvitations, idempotent by
 //     Message-ID) before it is flagged, and the cursor moves past a message
 //     only after that; a message fetched again is recognised, flagged again
 //     (harmless) and never asked about twice. A batch's invitations are

@@ -19,19 +19,52 @@ import (
 	"github.com/rsvp-mail/rsvp/store"
 )
 
-// record records one classified message when it is an invitation and
-// returns the invitation and true. Only an error of the store is returned
-// (the session restarts); a message that cannot be read is logged and
-// skipped.
-func (d *Daemon) record(ctx context.Context, s *accountState, m mailbox.Message, v classified) (store.Invitation, bool, error) {
+// recordAll records the invitations of a classified batch, in one store
+// transaction, and returns their indexes in batch and their records. Only
+// an error of the store is returned (the session restarts); a message that
+// cannot be read is logged and skipped.
+func (d *Daemon) recordAll(ctx context.Context, s *accountState, batch []mailbox.Message, vs []classified) ([]int, []store.Invitation, error) {
+	var at []int
+	var fs []store.Found
+	for i, m := range batch {
+		if f, ok := d.found(s, m, vs[i]); ok {
+			at, fs = append(at, i), append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return nil, nil, nil
+	}
+	d.expect(s.name, d.opts.OpTimeout)
+	added, err := d.store.AddInvitations(ctx, fs)
+	if err != nil {
+		return nil, nil, err
+	}
+	invs := make([]store.Invitation, len(added))
+	for k, a := range added {
+		inv, uid := a.Invitation, batch[at[k]].UID
+		if a.New {
+			s.log.Info("invitation found", "invitation", inv.ID, "uid", uid, "score", inv.Score,
+				"company", inv.Fields.Company, "role", inv.Fields.Role, "from", inv.FromAddr)
+			d.emit(Event{Kind: EventFound, Account: s.name, Invitation: &inv, UID: uid})
+		} else {
+			s.log.Debug("invitation seen again", "invitation", inv.ID, "uid", uid, "state", inv.State)
+		}
+		invs[k] = inv
+	}
+	return at, invs, nil
+}
+
+// found is what the store records of m when it is an invitation (true).
+// A message that cannot be read is logged and reported as skipped.
+func (d *Daemon) found(s *accountState, m mailbox.Message, v classified) (store.Found, bool) {
 	if !v.readable {
 		s.log.Warn("skipping a message that cannot be read", "uid", m.UID, "id", m.ID, "err", m.ParseErr)
 		d.emit(Event{Kind: EventSkipped, Account: s.name, UID: m.UID, Err: m.ParseErr})
-		return store.Invitation{}, false, nil
+		return store.Found{}, false
 	}
 	if !v.Invite {
 		s.log.Debug("not an invitation", "uid", m.UID, "score", v.Score, "subject", v.subject)
-		return store.Invitation{}, false, nil
+		return store.Found{}, false
 	}
 	msg := m.Parsed
 	fields := v.fields
@@ -52,18 +85,7 @@ func (d *Daemon) record(ctx context.Context, s *accountState, m mailbox.Message,
 	for _, h := range v.Hits {
 		f.Rules = append(f.Rules, h.Name)
 	}
-	inv, added, err := d.store.AddInvitation(ctx, f)
-	if err != nil {
-		return store.Invitation{}, false, err
-	}
-	if added {
-		s.log.Info("invitation found", "invitation", inv.ID, "uid", m.UID, "score", v.Score,
-			"company", inv.Fields.Company, "role", inv.Fields.Role, "from", inv.FromAddr)
-		d.emit(Event{Kind: EventFound, Account: s.name, Invitation: &inv, UID: m.UID})
-	} else {
-		s.log.Debug("invitation seen again", "invitation", inv.ID, "uid", m.UID, "state", inv.State)
-	}
-	return inv, true, nil
+	return f, true
 }
 
 // flag adds the keyword to the recorded invitations msgs (invs, in the same
