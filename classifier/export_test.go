@@ -259,6 +259,9 @@ func Splits(c *Classifier, text string) bool {
 	return c.matchDFA.splits(len(fold(text)))
 }
 
+// Splits says whether the prefilter's scan of text runs as two chains.
+func (p *PatternProbe) Splits(text string) bool { return p.c.pf.dfa.splitsRunes(len(text)) }
+
 // Longest is the longest literal the prefilter scans for and the longest
 // keyword, in the forms the scans compare (found in a text as they are).
 func (p *PatternProbe) Longest(c *Classifier) (literal, keyword string) {

@@ -116,37 +116,106 @@ func (c *Classifier) buildPrefilters() {
 
 // scan finds every occurrence of every item in text, comparing canonical
 // runes, and checking the items' assertions on the raw text.
+//
+// Each step of the table waits for the step before, so a long text is
+// scanned as two interleaved chains, as dfa.scan does: the first half, and
+// the rest from a lead-in of 4×maxLen bytes (at least maxLen runes, so at
+// least maxLen canonical bytes: from the middle on it is in the state a
+// single chain would be). The rest's occurrences are reported after the
+// first half's, in the order one chain finds them.
 func (p *pfProgram) scan(text string) *pfHits {
 	if p.dfa == nil {
 		return p.scanAC(text)
 	}
 	h := &pfHits{occ: make([][]pfOcc, p.nsets)}
+	n := len(text)
+	if !p.dfa.splitsRunes(n) {
+		a := pfChain{end: n}
+		a.finish(p, h, text)
+		h.sort()
+		return h
+	}
+	mid := n / 2
+	for !utf8.RuneStart(text[mid]) {
+		mid++ // n/2 ≥ 8×maxLen: a boundary comes within 3 bytes
+	}
+	lead := mid - 4*p.dfa.maxLen
+	for lead > 0 && !utf8.RuneStart(text[lead]) {
+		lead--
+	}
+	a := pfChain{end: mid}
+	b := pfChain{i: lead, ascii: lead, end: n, from: mid}
+	var late pfHits
 	d := p.dfa
-	var buf [utf8.UTFMax]byte
-	ascii := 0 // text[ascii:] is ASCII so far, where raw and canonical offsets agree
-	row := 0   // the state
 	tab, hit := d.tab, d.hit
-	for i := 0; i < len(text); {
-		if text[i] < utf8.RuneSelf {
-			if i, row = runASCII(tab, &d.ascii, text, i, row, hit); row < hit {
-				continue // at a non-ASCII byte, or the end
-			}
-		} else {
-			r, w := utf8.DecodeRuneInString(text[i:])
-			n := utf8.EncodeRune(buf[:], canonRune(r))
-			for j := 0; j < n; j++ {
-				row = int(tab[row+int(d.class[buf[j]])])
-			}
-			i += w
-			ascii = i
+	for a.i < a.end && b.i < b.end {
+		a.i, b.i, a.row, b.row = runASCII2(tab, &d.ascii, text, a.i, b.i, a.end, a.row, b.row, hit)
+		a.reportHit(p, h, text)
+		b.reportHit(p, &late, text)
+		if a.i < a.end && text[a.i] >= utf8.RuneSelf {
+			a.rune(p, h, text)
 		}
-		if row >= hit {
-			k := d.hitIndex(row)
-			p.report(h, text, ascii, d.outs[d.off[k]:d.off[k+1]], i)
+		if b.i < b.end && text[b.i] >= utf8.RuneSelf {
+			b.rune(p, &late, text)
 		}
 	}
+	a.finish(p, h, text)
+	b.finish(p, &late, text)
+	h.raw = append(h.raw, late.raw...)
 	h.sort()
 	return h
+}
+
+// splitsRunes says whether pfProgram.scan splits a text of n bytes: its
+// lead-in is counted in bytes for runes, four times as long as dfa.scan's.
+func (d *dfa) splitsRunes(n int) bool { return n >= max(splitScan, 16*d.maxLen) }
+
+// pfChain is one chain of pfProgram.scan: it steps text[i:end] from state
+// row, and reports the occurrences that end after from.
+type pfChain struct {
+	i, row int
+	ascii  int // text[ascii:i] is ASCII, where raw and canonical offsets agree
+	end    int
+	from   int
+	last   int // the end of the last occurrences reported
+}
+
+// reportHit reports the occurrences that end at c.i when it is in a hit
+// state there, once.
+func (c *pfChain) reportHit(p *pfProgram, h *pfHits, text string) {
+	d := p.dfa
+	if c.row >= d.hit && c.i > c.from && c.i != c.last {
+		k := d.hitIndex(c.row)
+		p.report(h, text, c.ascii, d.outs[d.off[k]:d.off[k+1]], c.i)
+		c.last = c.i
+	}
+}
+
+// rune steps the non-ASCII rune at c.i: its canonical form, byte by byte.
+func (c *pfChain) rune(p *pfProgram, h *pfHits, text string) {
+	var buf [utf8.UTFMax]byte
+	d := p.dfa
+	r, w := utf8.DecodeRuneInString(text[c.i:])
+	n := utf8.EncodeRune(buf[:], canonRune(r))
+	for j := 0; j < n; j++ {
+		c.row = int(d.tab[c.row+int(d.class[buf[j]])])
+	}
+	c.i += w
+	c.ascii = c.i
+	c.reportHit(p, h, text)
+}
+
+// finish steps the chain to its end on its own.
+func (c *pfChain) finish(p *pfProgram, h *pfHits, text string) {
+	d := p.dfa
+	for c.i < c.end {
+		if text[c.i] < utf8.RuneSelf {
+			c.i, c.row = runASCII(d.tab, &d.ascii, text[:c.end], c.i, c.row, d.hit)
+			c.reportHit(p, h, text)
+		} else {
+			c.rune(p, h, text)
+		}
+	}
 }
 
 // runASCII steps the scan from state row at i while the text is ASCII,
@@ -165,6 +234,25 @@ func runASCII(tab []uint32, ascii *[utf8.RuneSelf]uint8, text string, i, row, hi
 		}
 	}
 	return i, row
+}
+
+// runASCII2 is runASCII for two chains at once, at i (until endI) and at j
+// (until the end of text): it steps both while both are at ASCII bytes,
+// and returns after a step that leads either to a hit state.
+func runASCII2(tab []uint32, ascii *[utf8.RuneSelf]uint8, text string, i, j, endI, r1, r2, hit int) (int, int, int, int) {
+	for i < endI && j < len(text) {
+		c1, c2 := text[i], text[j]
+		if c1|c2 >= utf8.RuneSelf {
+			break
+		}
+		r1 = int(tab[r1+int(ascii[c1])])
+		r2 = int(tab[r2+int(ascii[c2])])
+		i, j = i+1, j+1
+		if r1 >= hit || r2 >= hit {
+			break
+		}
+	}
+	return i, j, r1, r2
 }
 
 // report records the occurrences of the patterns ids, ending at raw offset

@@ -496,9 +496,9 @@ func TestScanTablesMatchAutomata(t *testing.T) {
 }
 
 // TestSplitScansAgreeAroundTheMiddle puts phrases the rules look for
-// across the middle of texts long enough for the keyword scan to run as
-// two interleaved halves, at every offset near it, in ASCII text and in
-// text with other letters and broken UTF-8 around the middle.
+// across the middle of texts long enough for the keyword and the prefilter
+// scans to run as two interleaved chains, at every offset near it, in ASCII
+// text and in text with other letters and broken UTF-8 around the middle.
 func TestSplitScansAgreeAroundTheMiddle(t *testing.T) {
 	t.Parallel()
 	p, _ := builtinProbe(t)
@@ -511,7 +511,7 @@ func TestSplitScansAgreeAroundTheMiddle(t *testing.T) {
 		strings.Repeat("größe ÉTÉ \u212a\xe2\x82 ſ\xff naïve – ", 200),
 		strings.Repeat("日本語のテキスト", 300),
 	}
-	split := 0
+	split, pfSplit := 0, 0
 	for _, filler := range fillers {
 		for _, n := range []int{256, 300, 513, 1000, 2000, 4001} {
 			for _, ph := range phrases {
@@ -519,6 +519,9 @@ func TestSplitScansAgreeAroundTheMiddle(t *testing.T) {
 					text := filler[:at] + ph + filler[:n-at-len(ph)]
 					if classifier.Splits(full, text) {
 						split++
+					}
+					if p.Splits(text) {
+						pfSplit++
 					}
 					if err := p.PrefilterScansAgree(text); err != nil {
 						t.Fatalf("%d bytes, %q at %d: %v", n, ph, at, err)
@@ -532,7 +535,7 @@ func TestSplitScansAgreeAroundTheMiddle(t *testing.T) {
 			}
 		}
 	}
-	if split < 1000 {
-		t.Errorf("only %d keyword scans were split", split)
+	if split < 1000 || pfSplit < 1000 {
+		t.Errorf("only %d keyword scans and %d prefilter scans were split", split, pfSplit)
 	}
 }
