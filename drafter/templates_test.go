@@ -3,6 +3,7 @@ package drafter
 import (
 	"errors"
 	"io/fs"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,6 +248,40 @@ func TestRenderRefusesPlaceholders(t *testing.T) {
 	} {
 		if got := badText(tc.text, tc.data) != ""; got != tc.bad {
 			t.Errorf("badText(%q) = %q, want bad %v", tc.text, badText(tc.text, tc.data), tc.bad)
+		}
+	}
+}
+
+// TestPlaceholderGuardsMissNothing: a pattern badText skips because its
+// guard says it cannot match must indeed not match, on texts made of what
+// the patterns look for (in every case, with ſ and no-break spaces).
+func TestPlaceholderGuardsMissNothing(t *testing.T) {
+	pieces := []string{"{", "}", "$", "%", "!", "[", "]", "<", ">", "(", ")", ".", ",", " ", "\u00a0", "\n", "\t",
+		"X", "TODO", "TBD", "FIXME", "XX", "lorem", "LoReM", "ipsum", "IPſUM", "ip", "sum", "no value", "nil",
+		"Company Name", "A", "z", "é", "K", "<no value>", "<nil>", "<n"}
+	rnd := rand.New(rand.NewSource(1))
+	texts := []string{"", "lorem ipſum", "LOREM IPSUM", "x\u00a0.", "( \t)", "<nil>", "${x}", "%!s", "[Company Name]", "<Your Name>"}
+	for range 50000 {
+		var b strings.Builder
+		for n := rnd.Intn(12); n > 0; n-- {
+			b.WriteString(pieces[rnd.Intn(len(pieces))])
+		}
+		texts = append(texts, b.String())
+	}
+	matched := make([]int, len(placeholderPatterns))
+	for _, text := range texts {
+		for i, p := range placeholderPatterns {
+			if p.re.MatchString(text) {
+				matched[i]++
+				if !p.mayMatch(text) {
+					t.Fatalf("pattern %d (%s) matches %q, but its guard says it cannot", i, p.re, text)
+				}
+			}
+		}
+	}
+	for i, n := range matched {
+		if n < 50 {
+			t.Errorf("pattern %d matched only %d texts: the test proves little for it", i, n)
 		}
 	}
 }
