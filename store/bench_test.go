@@ -8,15 +8,20 @@ import (
 	"github.com/rsvp-mail/rsvp/store"
 )
 
-// BenchmarkSetCursor is the cost of one committed cursor write: the daemon
-// makes one per batch of messages.
-func BenchmarkSetCursor(b *testing.B) {
+// benchStore is a new store in a temporary directory, closed after b.
+func benchStore(b *testing.B) *store.Store {
 	s, err := store.Open(b.TempDir(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	ctx := context.Background()
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkSetCursor is the cost of one committed cursor write: the daemon
+// makes one per batch of messages.
+func BenchmarkSetCursor(b *testing.B) {
+	s, ctx := benchStore(b), context.Background()
 	for i := 0; b.Loop(); i++ {
 		if err := s.SetCursor(ctx, "work", "INBOX", store.Cursor{UIDValidity: 1, LastUID: uint32(i)}); err != nil {
 			b.Fatal(err)
@@ -24,18 +29,18 @@ func BenchmarkSetCursor(b *testing.B) {
 	}
 }
 
+// benchFound is the i-th invitation a benchmark records.
+func benchFound(i int) store.Found {
+	f := found(i % 60)
+	f.MessageID = fmt.Sprintf("<bench-%d@x>", i)
+	return f
+}
+
 // BenchmarkAddInvitation is the cost of recording one invitation.
 func BenchmarkAddInvitation(b *testing.B) {
-	s, err := store.Open(b.TempDir(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
+	s, ctx := benchStore(b), context.Background()
 	for i := 0; b.Loop(); i++ {
-		f := found(i % 60)
-		f.MessageID = fmt.Sprintf("<bench-%d@x>", i)
-		if _, _, err := s.AddInvitation(ctx, f); err != nil {
+		if _, _, err := s.AddInvitation(ctx, benchFound(i)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -45,17 +50,10 @@ func BenchmarkAddInvitation(b *testing.B) {
 // batch of 100 messages holds about that many; ns/op is per invitation, to
 // compare with BenchmarkAddInvitation.
 func BenchmarkAddInvitations(b *testing.B) {
-	s, err := store.Open(b.TempDir(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
+	s, ctx := benchStore(b), context.Background()
 	fs := make([]store.Found, 5)
 	for i := 0; b.Loop(); i++ {
-		f := found(i % 60)
-		f.MessageID = fmt.Sprintf("<bench-%d@x>", i)
-		fs[i%5] = f
+		fs[i%5] = benchFound(i)
 		if i%5 == 4 {
 			if _, err := s.AddInvitations(ctx, fs); err != nil {
 				b.Fatal(err)
