@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -216,10 +217,11 @@ func deriveID(account, msgid string, attempt int) string {
 }
 
 // AddInvitation records a new invitation in state found and returns it with
-// true (its Raw is f.Raw). When the account already has an invitation with f.MessageID it
-// returns that one with false and records nothing new, except that the
-// invitation's location (mailbox, UIDVALIDITY, UID) is updated to where it
-// was seen now: after a UIDVALIDITY change the old UID means nothing.
+// true (its Raw is f.Raw). When the account already has an invitation with
+// f.MessageID it returns that one with false and records nothing new,
+// except that the invitation's location (mailbox, UIDVALIDITY, UID) is
+// updated to where it was seen now: after a UIDVALIDITY change the old UID
+// means nothing.
 // The record survives a crash of the process; a power cut may lose it
 // together with the cursors written after it, and reading that mail again
 // finds it again.
@@ -245,6 +247,7 @@ type Added struct {
 func (s *Store) AddInvitations(ctx context.Context, fs []Found) ([]Added, error) {
 	type encoded struct{ rules, times []byte }
 	enc := make([]encoded, len(fs))
+	fs = slices.Clone(fs) // trimmed here, not in the caller's
 	for i := range fs {
 		f := &fs[i]
 		f.MessageID = strings.TrimSpace(f.MessageID)

@@ -155,10 +155,16 @@ func TestAddInvitationsRecordsABatchInOrder(t *testing.T) {
 	a.Raw = []byte("Subject: one\r\n\r\nbody")
 	again := a // the same message again, later in the batch, at another UID
 	again.UID = 900
-	added, err := s.AddInvitations(ctx, []store.Found{a, b, again})
+	b.MessageID = "  " + b.MessageID + "\n"
+	batch := []store.Found{a, b, again}
+	added, err := s.AddInvitations(ctx, batch)
 	if err != nil || len(added) != 3 {
 		t.Fatalf("AddInvitations = %d results, %v; want 3", len(added), err)
 	}
+	if batch[1].MessageID != b.MessageID {
+		t.Errorf("AddInvitations changed its argument: Message-ID %q, was %q", batch[1].MessageID, b.MessageID)
+	}
+	b.MessageID = strings.TrimSpace(b.MessageID) // as recorded
 	if !added[0].New || !added[1].New || added[2].New {
 		t.Errorf("new = %v %v %v, want true true false", added[0].New, added[1].New, added[2].New)
 	}
