@@ -135,9 +135,13 @@ func (p *pfProgram) scan(text string) *pfHits {
 		h.sort()
 		return h
 	}
+	// Both chains start where a rune starts, which is where one chain
+	// decodes one (a byte that does not continue a rune before it). In
+	// broken UTF-8 none may follow the middle: then the first chain
+	// scans it all, and the second reports nothing.
 	mid := n / 2
-	for !utf8.RuneStart(text[mid]) {
-		mid++ // n/2 ≥ 8×maxLen: a boundary comes within 3 bytes
+	for mid < n && !utf8.RuneStart(text[mid]) {
+		mid++
 	}
 	lead := mid - 4*p.dfa.maxLen
 	for lead > 0 && !utf8.RuneStart(text[lead]) {

@@ -535,6 +535,20 @@ func TestSplitScansAgreeAroundTheMiddle(t *testing.T) {
 			}
 		}
 	}
+	// Broken UTF-8 where a split scan looks for a rune boundary: no rune
+	// starts after the middle, or none in the lead-in.
+	for _, text := range []string{
+		"interview " + strings.Repeat("\x80", 1000),
+		strings.Repeat("\x80", 1000) + " your interview",
+		strings.Repeat("\x80", 600) + "phone screen" + strings.Repeat("\xbf", 600),
+	} {
+		if !p.Splits(text) {
+			t.Fatalf("%d bytes: not split", len(text))
+		}
+		if err := p.PrefilterScansAgree(text); err != nil {
+			t.Fatalf("%q: %v", excerpt(text), err)
+		}
+	}
 	if split < 1000 || pfSplit < 1000 {
 		t.Errorf("only %d keyword scans and %d prefilter scans were split", split, pfSplit)
 	}
