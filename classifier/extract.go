@@ -1305,6 +1305,45 @@ var orgTriggerWords = func() [][]string {
 	return out
 }()
 
+// orgTriggersByWord are the indexes in orgTriggers of the triggers that
+// start with each word, in orgTriggers' order: phrases looks a word up
+// instead of comparing it with every trigger.
+var orgTriggersByWord = func() map[string][]int {
+	m := map[string][]int{}
+	for t, tw := range orgTriggerWords {
+		m[tw[0]] = append(m[tw[0]], t)
+	}
+	return m
+}()
+
+// legalSuffixWords are the legal suffixes of one word.
+var legalSuffixWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, suf := range legalSuffixes {
+		if !strings.Contains(suf, " ") {
+			m[suf] = true
+		}
+	}
+	return m
+}()
+
+// isLegalSuffixWord reports whether w in lower case is one of
+// legalSuffixWords; an ASCII word is lowered without a copy.
+func isLegalSuffixWord(w string) bool {
+	var buf [16]byte
+	if len(w) > len(buf) || !isPlainASCII(w) {
+		return legalSuffixWords[strings.ToLower(w)]
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return legalSuffixWords[string(buf[:len(w)])]
+}
+
 func (x *fieldExtractor) phrases(set *orgSet, text, source string, subject bool) {
 	lines := strings.Split(text, "\n")
 	for _, line := range lines {
@@ -1313,10 +1352,9 @@ func (x *fieldExtractor) phrases(set *orgSet, text, source string, subject bool)
 			continue
 		}
 		for i := 0; i < len(words); i++ {
-			wf := fold(words[i])
-			for t, tr := range orgTriggers {
-				tw := orgTriggerWords[t]
-				if i+len(tw) >= len(words) || wf != tw[0] {
+			for _, t := range orgTriggersByWord[fold(words[i])] {
+				tr, tw := orgTriggers[t], orgTriggerWords[t]
+				if i+len(tw) >= len(words) {
 					continue
 				}
 				ok := true
@@ -1348,23 +1386,16 @@ func (x *fieldExtractor) phrases(set *orgSet, text, source string, subject bool)
 				break
 			}
 			// "Flinkwerk GmbH", "Cairnstone Capital LLP"
-			if i > 0 {
-				lw := strings.ToLower(strings.TrimRight(words[i], ",;:"))
-				for _, suf := range legalSuffixes {
-					if lw != suf || strings.Contains(suf, " ") {
-						continue
+			if i > 0 && isLegalSuffixWord(strings.TrimRight(words[i], ",;:")) {
+				j := i
+				for j > 0 && i-j < 4 && orgWordShape(strings.TrimRight(words[j-1], ",")) && !strings.HasSuffix(words[j-1], ",") && !strings.HasSuffix(words[j-1], ".") {
+					j--
+				}
+				if j < i {
+					name := strings.Join(words[j:i], " ")
+					if !nonOrgWords[fold(words[j])] {
+						set.add(name, "legal", 2.5)
 					}
-					j := i
-					for j > 0 && i-j < 4 && orgWordShape(strings.TrimRight(words[j-1], ",")) && !strings.HasSuffix(words[j-1], ",") && !strings.HasSuffix(words[j-1], ".") {
-						j--
-					}
-					if j < i {
-						name := strings.Join(words[j:i], " ")
-						if !nonOrgWords[fold(words[j])] {
-							set.add(name, "legal", 2.5)
-						}
-					}
-					break
 				}
 			}
 		}

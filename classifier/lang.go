@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"math/bits"
 	"strings"
 	"unicode"
 )
@@ -42,24 +43,38 @@ func setOf(words string) map[string]bool {
 // "fr" or "es" when that language's stop words outnumber the others',
 // else "en".
 func DetectLang(text string) string {
-	counts := map[string]int{}
-	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+	var counts [len(langOrder)]int
+	for w := range strings.FieldsFuncSeq(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && r != '\'' && r != '’' && r != '-'
 	}) {
 		w = strings.Trim(strings.ReplaceAll(w, "’", "'"), "'-")
-		for lang, set := range langStopWords {
-			if set[w] {
-				counts[lang]++
-			}
+		for langs := stopWordLangs[w]; langs != 0; langs &= langs - 1 {
+			counts[bits.TrailingZeros8(langs)]++
 		}
 	}
-	best, n := "en", counts["en"]
-	for _, lang := range []string{"de", "fr", "es"} {
+	best, n := "en", counts[0]
+	for i, lang := range langOrder[1:] {
 		// Two hits at least, so a stray "und" in an English mail does not
 		// switch the reply's language.
-		if counts[lang] > n && counts[lang] >= 2 {
-			best, n = lang, counts[lang]
+		if c := counts[i+1]; c > n && c >= 2 {
+			best, n = lang, c
 		}
 	}
 	return best
 }
+
+// langOrder is the order DetectLang weighs the languages in: English first
+// (the default), then the others, each winning only with more hits.
+var langOrder = [...]string{"en", "de", "fr", "es"}
+
+// stopWordLangs has, for each stop word, a bit for each language of
+// langOrder whose list holds it: one lookup a word.
+var stopWordLangs = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for i, lang := range langOrder {
+		for w := range langStopWords[lang] {
+			m[w] |= 1 << i
+		}
+	}
+	return m
+}()
