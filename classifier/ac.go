@@ -287,70 +287,87 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 		d.scanSerial(text, hit)
 		return
 	}
-	// Each step waits for the table entry of the step before. Two scans
-	// interleaved, of the first half and of the rest, overlap those waits
-	// (a 16 KB body: ~17% less time than one scan). The second starts
-	// maxLen bytes early, so from mid on it is in the state a single scan
-	// would be; it reports what ends after mid, once the first half's
-	// occurrences are reported.
+	// Each step waits for the table entry of the step before. Four scans
+	// interleaved, one a quarter of the text each, overlap those waits
+	// (an 8 KB body of the built-in keywords: ~30% less time than two,
+	// which took ~17% less than one). Scan c > 0 starts maxLen bytes
+	// before its quarter, so from there on it is in the state a single
+	// scan would be, and keeps what ends in its quarter for after the
+	// quarters before it. They step together for a quarter's length;
+	// then scans 1-3 finish their last maxLen bytes on their own.
 	n := len(text)
-	mid := n / 2
+	q := n / 4
 	tab, first, class := d.tab, d.hit, &d.class
-	var lateBuf [32]lateHit
-	late := lateBuf[:0]
-	r1, r2 := 0, 0
-	i, j := 0, max(0, mid-d.maxLen)
-	for {
-		i, j, r1, r2 = run2(tab, class, text, i, j, mid, r1, r2, first)
-		if i == mid {
+	var lateBuf [3][16]lateHit
+	late := [3][]lateHit{lateBuf[0][:0], lateBuf[1][:0], lateBuf[2][:0]}
+	at := [4]int{0, q - d.maxLen, 2*q - d.maxLen, 3*q - d.maxLen} // where each scan starts
+	var r [4]int
+	for t := 0; t < q; t++ {
+		var k int
+		k, r[0], r[1], r[2], r[3] = run4(tab, class, text, at[0]+t, at[1]+t, at[2]+t, at[3]+t, q-t, r[0], r[1], r[2], r[3], first)
+		if t += k; t == q {
 			break
 		}
-		if r1 >= first {
-			k := d.hitIndex(r1)
+		// The byte at at[c]+t led scan c to r[c].
+		if r[0] >= first {
+			k := d.hitIndex(r[0])
 			for _, id := range d.outs[d.off[k]:d.off[k+1]] {
-				if !hit(id, i+1) {
+				if !hit(id, t+1) {
 					return
 				}
 			}
 		}
-		if r2 >= first && j >= mid {
-			late = append(late, lateHit{int32(d.hitIndex(r2)), int32(j + 1)})
+		for c := 1; c < 4; c++ {
+			if end := at[c] + t + 1; r[c] >= first && end > c*q {
+				late[c-1] = append(late[c-1], lateHit{int32(d.hitIndex(r[c])), int32(end)})
+			}
 		}
-		i, j = i+1, j+1
 	}
-	for {
-		j, r2 = run1(tab, class, text, j, r2, first)
-		if j == n {
-			break
+	for c := 1; c < 4; c++ {
+		i, end := at[c]+q, (c+1)*q
+		if c == 3 {
+			end = n
 		}
-		late = append(late, lateHit{int32(d.hitIndex(r2)), int32(j + 1)})
-		j++
+		for {
+			i, r[c] = run1(tab, class, text[:end], i, r[c], first)
+			if i == end {
+				break
+			}
+			late[c-1] = append(late[c-1], lateHit{int32(d.hitIndex(r[c])), int32(i + 1)})
+			i++
+		}
 	}
 	for _, l := range late {
-		for _, id := range d.outs[d.off[l.k]:d.off[l.k+1]] {
-			if !hit(id, int(l.end)) {
-				return
+		for _, h := range l {
+			for _, id := range d.outs[d.off[h.k]:d.off[h.k+1]] {
+				if !hit(id, int(h.end)) {
+					return
+				}
 			}
 		}
 	}
 }
 
-// run2 steps the scans from states r1 at i and r2 at j, a byte each at
-// a time, until either is in a hit state (from first up) or i reaches
-// end. It returns the offsets of the bytes that led to the states it
-// returns, or end. It makes no call, so the states stay in registers.
-func run2(tab []uint32, class *[256]uint8, text string, i, j, end, r1, r2, first int) (int, int, int, int) {
-	for ; i < end; i, j = i+1, j+1 {
-		r1 = int(tab[r1+int(class[text[i]])])
-		r2 = int(tab[r2+int(class[text[j]])])
-		if r1 >= first || r2 >= first {
-			return i, j, r1, r2
+// run4 steps four scans, from states r0…r3 at i0…i3, a byte each at a time,
+// for at most n steps, until any is in a hit state (from first up). It
+// returns the number of steps before the one that led to a hit state (or
+// n) and the states. It makes no call, so the states stay in registers.
+func run4(tab []uint32, class *[256]uint8, text string, i0, i1, i2, i3, n, r0, r1, r2, r3, first int) (int, int, int, int, int) {
+	for t := 0; t < n; t++ {
+		r0 = int(tab[r0+int(class[text[i0+t]])])
+		r1 = int(tab[r1+int(class[text[i1+t]])])
+		r2 = int(tab[r2+int(class[text[i2+t]])])
+		r3 = int(tab[r3+int(class[text[i3+t]])])
+		if r0 >= first || r1 >= first || r2 >= first || r3 >= first {
+			return t, r0, r1, r2, r3
 		}
 	}
-	return i, j, r1, r2
+	return n, r0, r1, r2, r3
 }
 
-// run1 is run2 for one scan, to the end of text.
+// run1 steps one scan from state r at i, a byte at a time, until it is in
+// a hit state (from first up) or reaches the end of text. It returns the
+// offset of the byte that led to the state it returns, or the end.
 func run1(tab []uint32, class *[256]uint8, text string, i, r, first int) (int, int) {
 	for ; i < len(text); i++ {
 		r = int(tab[r+int(class[text[i]])])
@@ -361,8 +378,8 @@ func run1(tab []uint32, class *[256]uint8, text string, i, r, first int) (int, i
 	return i, r
 }
 
-// lateHit is a hit state of the second half of a split scan: outs of
-// state hit+k×stride, ending at end.
+// lateHit is a hit state of a later quarter's scan: outs of state
+// hit+k×stride, ending at end.
 type lateHit struct{ k, end int32 }
 
 // hitIndex is (row-hit)/stride, the index of hit state row in off, by a
@@ -374,12 +391,12 @@ func (d *dfa) hitIndex(row int) int {
 	return int(uint64(row-d.hit) * d.hitDiv >> 32)
 }
 
-// splitScan is the shortest text scanned in two interleaved halves.
-const splitScan = 256
+// splitScan is the shortest text scanned in four interleaved quarters.
+const splitScan = 512
 
 // splits says whether scan splits a text of n bytes: long enough, and
-// long enough for the second half's lead-in to be short beside it.
-func (d *dfa) splits(n int) bool { return n >= max(splitScan, 4*d.maxLen) }
+// long enough for the lead-ins to be short beside a quarter.
+func (d *dfa) splits(n int) bool { return n >= max(splitScan, 8*d.maxLen) }
 
 // scanSerial is scan, one byte at a time.
 func (d *dfa) scanSerial(text string, hit func(id int32, end int) bool) {

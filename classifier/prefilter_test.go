@@ -506,9 +506,10 @@ func TestScanTablesMatchAutomata(t *testing.T) {
 }
 
 // TestSplitScansAgreeAroundTheMiddle puts phrases the rules look for
-// across the middle of texts long enough for the keyword and the prefilter
-// scans to run as two interleaved chains, at every offset near it, in ASCII
-// text and in text with other letters and broken UTF-8 around the middle.
+// across the places where the scans of a long text split it: the middle
+// for the prefilter's two chains and the quarters for the keyword scan's
+// four, at every offset near them, in ASCII text and in text with other
+// letters and broken UTF-8 around them.
 func TestSplitScansAgreeAroundTheMiddle(t *testing.T) {
 	t.Parallel()
 	p, _ := builtinProbe(t)
@@ -539,6 +540,18 @@ func TestSplitScansAgreeAroundTheMiddle(t *testing.T) {
 					for _, stop := range []int{0, 1, 2} {
 						if err := classifier.KeywordScansAgree(full, text, stop); err != nil {
 							t.Fatalf("%d bytes, %q at %d, stop %d: %v", n, ph, at, stop, err)
+						}
+					}
+				}
+				// The keyword scan's other chain boundaries: a quarter
+				// and three quarters in.
+				for _, b := range []int{n / 4, 3 * n / 4} {
+					for at := max(0, b-len(ph)-12); at <= b+12 && at+len(ph) <= n; at++ {
+						text := filler[:at] + ph + filler[:n-at-len(ph)]
+						for _, stop := range []int{0, 1, 2} {
+							if err := classifier.KeywordScansAgree(full, text, stop); err != nil {
+								t.Fatalf("%d bytes, %q at %d, stop %d: %v", n, ph, at, stop, err)
+							}
 						}
 					}
 				}
