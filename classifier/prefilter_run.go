@@ -118,7 +118,7 @@ func (c *Classifier) buildPrefilters() {
 // runes, and checking the items' assertions on the raw text.
 //
 // Each step of the table waits for the step before, so a long text is
-// scanned as two interleaved chains, as dfa.scan does: the first half, and
+// scanned as two interleaved chains (dfa.scan runs four): the first half, and
 // the rest from a lead-in of 4×maxLen bytes (at least maxLen runes, so at
 // least maxLen canonical bytes: from the middle on it is in the state a
 // single chain would be). The rest's occurrences are reported after the
