@@ -311,7 +311,7 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 		// The byte at at[c]+t led scan c to r[c].
 		if r[0] >= first {
 			k := d.hitIndex(r[0])
-			for _, id := range d.outs[d.off[k]:d.off[k+1]] {
+			for _, id := range d.idsOf(k) {
 				if !hit(id, t+1) {
 					return
 				}
@@ -339,7 +339,7 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 	}
 	for _, l := range late {
 		for _, h := range l {
-			for _, id := range d.outs[d.off[h.k]:d.off[h.k+1]] {
+			for _, id := range d.idsOf(int(h.k)) {
 				if !hit(id, int(h.end)) {
 					return
 				}
@@ -391,6 +391,9 @@ func (d *dfa) hitIndex(row int) int {
 	return int(uint64(row-d.hit) * d.hitDiv >> 32)
 }
 
+// idsOf is the patterns that end in hit state k (see hitIndex).
+func (d *dfa) idsOf(k int) []int32 { return d.outs[d.off[k]:d.off[k+1]] }
+
 // splitScan is the shortest text scanned in four interleaved quarters.
 const splitScan = 512
 
@@ -407,7 +410,7 @@ func (d *dfa) scanSerial(text string, hit func(id int32, end int) bool) {
 			return
 		}
 		k := d.hitIndex(row)
-		for _, id := range d.outs[d.off[k]:d.off[k+1]] {
+		for _, id := range d.idsOf(k) {
 			if !hit(id, i+1) {
 				return
 			}

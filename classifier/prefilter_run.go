@@ -190,7 +190,7 @@ func (c *pfChain) reportHit(p *pfProgram, h *pfHits, text string) {
 	d := p.dfa
 	if c.row >= d.hit && c.i > c.from && c.i != c.last {
 		k := d.hitIndex(c.row)
-		p.report(h, text, c.ascii, d.outs[d.off[k]:d.off[k+1]], c.i)
+		p.report(h, text, c.ascii, d.idsOf(k), c.i)
 		c.last = c.i
 	}
 }
