@@ -134,8 +134,29 @@ func TestFreshTextIsTheReference(t *testing.T) {
 	}
 }
 
+// boundaryTexts put one or two special bytes at every place of a text of
+// letters longer than eight bytes: the texts that tell whether a scan that
+// tests eight bytes at a time misses what falls on or across its edges.
+func boundaryTexts() []string {
+	specials := []string{" ", "  ", "\t", "\n", "\r", "\x01", "\x7f", "~", "\u00a0", "\xff"}
+	const letters = "abcdefghijklmnopqrs"
+	var texts []string
+	for i := 0; i <= len(letters); i++ {
+		for _, a := range specials {
+			s := letters[:i] + a + letters[i:]
+			texts = append(texts, s)
+			for j := i + len(a); j <= len(s); j++ {
+				for _, b := range specials {
+					texts = append(texts, s[:j]+b+s[j:])
+				}
+			}
+		}
+	}
+	return texts
+}
+
 func TestNormalizeTextIsTheReference(t *testing.T) {
-	for _, s := range referenceTexts(t) {
+	for _, s := range append(referenceTexts(t), boundaryTexts()...) {
 		if got, want := normalizeText([]byte(s)), normalizeTextReference(s); got != want {
 			t.Errorf("normalizeText(%q)\n = %q\nwant %q", s, got, want)
 		}
@@ -165,7 +186,7 @@ func FuzzNormalizeText(f *testing.F) {
 }
 
 func TestAppendFieldsIsFieldsJoined(t *testing.T) {
-	for _, s := range append(referenceTexts(t), " a  b\u00a0c\u2003d\u0085e\xff f\v\fg ", "\u00a0", "") {
+	for _, s := range append(append(referenceTexts(t), boundaryTexts()...), " a  b\u00a0c\u2003d\u0085e\xff f\v\fg ", "\u00a0", "") {
 		checkFields(t, s)
 	}
 }

@@ -2,6 +2,7 @@ package mailmsg
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -60,10 +61,7 @@ func normalizeText(s []byte) string {
 		c := s[i]
 		if plainByte[c] {
 			// The common case: a run of printable ASCII, copied at once.
-			j := i + 1
-			for j < len(s) && plainByte[s[j]] {
-				j++
-			}
+			j := plainRunEnd(s, i+1)
 			b = append(b, s[i:j]...)
 			i = j
 			continue
@@ -112,6 +110,38 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// plainRunEnd returns where the run of plainByte bytes in s from i ends,
+// testing eight bytes at a time while they all are.
+func plainRunEnd(s []byte, i int) int {
+	for i+8 <= len(s) && printable8(binary.LittleEndian.Uint64(s[i:])) == 0 {
+		i += 8
+	}
+	for i < len(s) && plainByte[s[i]] {
+		i++
+	}
+	return i
+}
+
+// Byte masks for the tests of eight bytes at a time.
+const ones, high = 0x0101010101010101, 0x8080808080808080
+
+// printable8 is zero when each of the eight bytes in w is printable
+// ASCII (0x20 to 0x7e), and has a high bit set otherwise. When all bytes
+// are below 0x80 no sum carries into the next byte: the high bit of
+// b+0x60 says b >= 0x20, and that of b+1 says b >= 0x7f. A byte of 0x80
+// or more sets its own high bit, whatever the sums carry.
+func printable8(w uint64) uint64 {
+	return (w | (w + ones) | ^(w + (0x80-0x20)*ones)) & high
+}
+
+// spaces8 has the high bit of each byte of w that is ' ' set, and no
+// other bit, when every byte is printable ASCII.
+func spaces8(w uint64) uint64 {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	y := w ^ ' '*ones
+	return ^((y&low7 + low7) | y | low7)
+}
 
 // htmlToText renders HTML as the plain text a reader would see: no markup,
 // scripts, styles or hidden preheaders; block elements and <br> as line
@@ -260,11 +290,9 @@ func appendFields(b, t []byte) []byte {
 	for i := 0; i < len(t); {
 		c := t[i]
 		if c < utf8.RuneSelf && !asciiSpace[c] {
-			// A run of ASCII that is not space is copied at once.
-			j := i + 1
-			for j < len(t) && t[j] < utf8.RuneSelf && !asciiSpace[t[j]] {
-				j++
-			}
+			// A run of ASCII words with single spaces between them is
+			// copied at once.
+			j := fieldsRunEnd(t, i+1)
 			if sep {
 				b = append(b, ' ')
 				sep = false
@@ -295,6 +323,44 @@ func appendFields(b, t []byte) []byte {
 		i += n
 	}
 	return b
+}
+
+// fieldsRunEnd returns where the text appendFields copies as it is, which
+// goes on from a byte of a field at i-1, ends: ASCII other than white
+// space, and single spaces each followed by such a byte. Where it can, it
+// tests eight bytes at a time.
+func fieldsRunEnd(t []byte, i int) int {
+	space := false // t[i-1] is a space
+	for i < len(t) {
+		if i+8 <= len(t) {
+			// Eight printable bytes, with no space after a space.
+			w := binary.LittleEndian.Uint64(t[i:])
+			if printable8(w) == 0 {
+				sp := spaces8(w)
+				if sp&(sp<<8) == 0 && !(space && sp&0x80 != 0) {
+					i += 8
+					space = sp>>63 != 0
+					continue
+				}
+			}
+		}
+		c := t[i]
+		if c == ' ' {
+			if space {
+				break
+			}
+			space = true
+		} else if c >= utf8.RuneSelf || asciiSpace[c] {
+			break
+		} else {
+			space = false
+		}
+		i++
+	}
+	if space {
+		i-- // the run ends before its last space
+	}
+	return i
 }
 
 // asciiSpace is unicode.IsSpace for ASCII.
