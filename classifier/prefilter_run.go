@@ -20,6 +20,10 @@ type pfProgram struct {
 	strs    []string // by matcher id: the canonical text
 	nsets   int
 	classes []*runClass
+	// wordStart is, by hit state of dfa, the length of its one pattern
+	// when that pattern needs \b before a word character, which fails
+	// when the byte before it is a word character (see reportHit); else 0.
+	wordStart []int32
 }
 
 // pfPat is one distinct item.
@@ -108,8 +112,14 @@ func (c *Classifier) buildPrefilters() {
 	if len(setID) > 0 {
 		m := newMatcher(strs)
 		c.pf = &pfProgram{m: m, dfa: newDFA(m, strs), pats: pats, strs: strs, nsets: len(setID), classes: an.list}
-		if c.pf.dfa != nil {
+		if d := c.pf.dfa; d != nil {
 			c.pf.m = nil // as for the keyword automaton (see buildMatcher)
+			c.pf.wordStart = make([]int32, len(d.off)-1)
+			for k := range c.pf.wordStart {
+				if ids := d.idsOf(k); len(ids) == 1 && pats[ids[0]].pre == asWord && wordByte[strs[ids[0]][0]] {
+					c.pf.wordStart[k] = int32(pats[ids[0]].n)
+				}
+			}
 		}
 	}
 }
@@ -186,10 +196,20 @@ type pfChain struct {
 
 // reportHit reports the occurrences that end at c.i when it is in a hit
 // state there, once.
+//
+// Most hits are of a short word that \b must start ("a ", "le ", a digit)
+// at the end of a longer one ("data ", "people ", "2026"): those are
+// passed over before anything else is looked at.
 func (c *pfChain) reportHit(p *pfProgram, h *pfHits, text string) {
 	d := p.dfa
 	if c.row >= d.hit && c.i > c.from && c.i != c.last {
 		k := d.hitIndex(c.row)
+		// In ASCII text raw and canonical offsets agree, and the byte
+		// before the pattern decides \b (its first byte is a word
+		// character).
+		if s := c.i - int(p.wordStart[k]); s < c.i && s > c.ascii && wordByte[text[s-1]] {
+			return
+		}
 		p.report(h, text, c.ascii, d.idsOf(k), c.i)
 		c.last = c.i
 	}
