@@ -249,11 +249,14 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 	// with nothing asked (a backfill's FETCH chain sat idle ~15% of the
 	// time without it).
 	fetched := make(chan fetchedBatch, 1)
-	fetch, parse := s.mb.Fetch, func(*mailbox.Message) {}
+	fetch, parse, recycle := s.mb.Fetch, func(*mailbox.Message) {}, func(*mailbox.Message) {}
 	if u, ok := s.mb.(mailbox.Unparsed); ok {
 		// Parsed by the classifying stage, while the fetcher fetches
 		// the next batch.
 		fetch, parse = u.FetchUnparsed, u.Parse
+	}
+	if r, ok := s.mb.(mailbox.Recycler); ok {
+		recycle = r.Recycle
 	}
 	wg.Go(func() {
 		defer close(fetched)
@@ -267,7 +270,7 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 		defer close(classified)
 		for b := range fetched {
 			if b.err == nil {
-				b.verdicts = classifyAll(cfg, b.batch, parse)
+				b.verdicts = classifyAll(cfg, b.batch, parse, recycle)
 			}
 			select {
 			case classified <- b:

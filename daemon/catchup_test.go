@@ -29,6 +29,7 @@ type memMailbox struct {
 	fetches  int
 	validity uint32
 	flags    []flagCall
+	recycled []uint32 // UIDs, as Recycle was called
 }
 
 type flagCall struct {
@@ -57,6 +58,7 @@ func (m *memMailbox) Fetch(ctx context.Context, since mailbox.Cursor, _ time.Tim
 	var batch []mailbox.Message
 	for _, msg := range m.msgs {
 		if msg.UID > since.LastUID && len(batch) < 3 {
+			msg.Raw = bytes.Clone(msg.Raw) // its own, as fetched: Recycle overwrites it
 			p, err := mailmsg.Read(bytes.NewReader(msg.Raw), mailmsg.Options{})
 			msg.Parsed, msg.ParseErr, msg.UIDValidity = p, err, validity
 			batch = append(batch, msg)
@@ -82,6 +84,18 @@ func (m *memMailbox) Flag(ctx context.Context, msgs ...mailbox.Message) error {
 	}
 	m.flags = append(m.flags, call)
 	return nil
+}
+
+// Recycle implements mailbox.Recycler: it overwrites the bytes, as the
+// next fetch into them would.
+func (m *memMailbox) Recycle(msg *mailbox.Message) {
+	for i := range msg.Raw {
+		msg.Raw[i] = 'X'
+	}
+	msg.Raw = nil
+	m.mu.Lock()
+	m.recycled = append(m.recycled, msg.UID)
+	m.mu.Unlock()
 }
 
 func (m *memMailbox) Wait(ctx context.Context) error {
@@ -174,6 +188,42 @@ func TestFlagsAndCursorWaitForAFewBatches(t *testing.T) {
 				t.Errorf("%d flagged events, want %d", n, len(want))
 			}
 		})
+	}
+}
+
+// TestOnlyOtherMailIsRecycled: a catch-up hands back the memory of every
+// message once it is classified, except the invitations', which are stored
+// as fetched.
+func TestOnlyOtherMailIsRecycled(t *testing.T) {
+	files, raw, invites := corpusMail(t)
+	var msgs []mailbox.Message
+	var others []uint32
+	for i, name := range files {
+		uid := uint32(i + 1)
+		msgs = append(msgs, mailbox.Message{UID: uid, UIDValidity: memValidity, Mailbox: "INBOX", Raw: raw[name]})
+		if _, ok := invites[name]; !ok {
+			others = append(others, uid)
+		}
+	}
+	mb, st, _ := catchUpOnce(t, msgs, 0, 1000, 1000, time.Hour)
+	recycled := slices.Sorted(slices.Values(mb.recycled))
+	if !slices.Equal(recycled, others) {
+		t.Errorf("recycled UIDs %v, want every message but the invitations: %v", recycled, others)
+	}
+	stored, err := st.History(context.Background(), store.HistoryFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(msgs)-len(others) {
+		t.Fatalf("%d invitations stored, want %d", len(stored), len(msgs)-len(others))
+	}
+	for _, inv := range stored {
+		if inv, err = st.Get(context.Background(), inv.ID); err != nil { // with Raw
+			t.Fatal(err)
+		}
+		if want := msgs[inv.UID-1].Raw; !bytes.Equal(inv.Raw, want) {
+			t.Errorf("UID %d stored with %d bytes that are not the message's %d", inv.UID, len(inv.Raw), len(want))
+		}
 	}
 }
 

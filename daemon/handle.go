@@ -134,7 +134,7 @@ type classified struct {
 // a backfill the rules, not the network, are the bottleneck. The
 // classifier is safe for concurrent use. Each message is given to parse
 // first, in the same step (a no-op when Fetch parsed the batch).
-func classifyAll(cfg *config.Config, batch []mailbox.Message, parse func(*mailbox.Message)) []classified {
+func classifyAll(cfg *config.Config, batch []mailbox.Message, parse, recycle func(*mailbox.Message)) []classified {
 	out := make([]classified, len(batch))
 	opts := cfg.ExtractOptions()
 	workers.Each(len(batch), func(i int) {
@@ -151,6 +151,7 @@ func classifyAll(cfg *config.Config, batch []mailbox.Message, parse func(*mailbo
 		} else {
 			// Only an invitation's message is kept: in a backfill,
 			// batches wait in catchUp's pipeline.
+			recycle(m)
 			m.Raw, m.Parsed = nil, nil
 		}
 	})

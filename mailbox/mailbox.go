@@ -125,6 +125,14 @@ type Unparsed interface {
 	Parse(m *Message)
 }
 
+// Recycler is implemented by an Unparsed Mailbox that can fetch into the
+// memory of a message its caller is done with.
+type Recycler interface {
+	// Recycle takes m.Raw back and sets it to nil. Nothing may use the
+	// bytes m.Raw held afterwards, nor anything sliced from them.
+	Recycle(m *Message)
+}
+
 // Watcher is implemented by a Mailbox that can wait for new mail.
 type Watcher interface {
 	// Wait returns when new mail may have arrived (IMAP IDLE saw EXISTS, or

@@ -567,6 +567,16 @@ func (cl *Client) Parse(m *mailbox.Message) {
 	m.Parsed, m.ParseErr = mailmsg.Read(bytes.NewReader(m.Raw), mailmsg.Options{MaxBodyBytes: cl.opts.BodyBytes})
 }
 
+var _ mailbox.Recycler = (*Client)(nil)
+
+// Recycle implements mailbox.Recycler: the next batches are fetched into
+// m.Raw's buffer. (Parsed never refers to it: mailmsg copies what it
+// keeps.)
+func (cl *Client) Recycle(m *mailbox.Message) {
+	putRaw(m.Raw)
+	m.Raw = nil
+}
+
 // fetch is Fetch but for parsing.
 func (cl *Client) fetch(ctx context.Context, since mailbox.Cursor, firstStart time.Time) ([]mailbox.Message, mailbox.Cursor, error) {
 	cl.mu.Lock()
@@ -686,20 +696,21 @@ func (cl *Client) fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 }
 
 // joined is the header followed by the text: h extended over t when t
-// already follows h in memory (collect reads them so), else a copy.
+// already follows h in memory (collect reads them so), with the capacity
+// of h's buffer (Recycle hands it back), else a copy.
 func joined(h, t []byte) []byte {
 	if len(t) == 0 {
 		return slices.Clip(h)
 	}
 	if len(h) < cap(h) && cap(h)-len(h) >= len(t) && &h[:len(h)+1][len(h)] == &t[0] {
-		return h[: len(h)+len(t) : len(h)+len(t)]
+		return h[:len(h)+len(t)]
 	}
 	return append(slices.Clip(h), t...)
 }
 
 // maxPrealloc is the largest literal collect allocates in full before
 // reading it.
-const maxPrealloc = 1 << 20
+const maxPrealloc = 1 << rawMaxShift
 
 // collect reads a FETCH's responses as FetchCommand.Collect does, except
 // when a literal is cut short (the connection broke inside it): then it
@@ -725,24 +736,26 @@ func (cl *Client) collect(cmd *imapclient.FetchCommand) ([]*imapclient.FetchMess
 				if it.Literal != nil {
 					var err error
 					if size := it.Literal.Size(); size <= maxPrealloc {
-						// One exact allocation, not io.ReadAll's
-						// doubling. (A larger size, announced by a
-						// server, is not trusted with memory until
-						// it is sent.) A section that follows
-						// another (the text after the header) is
-						// read right after it, in a copy of it, so
-						// the message is one slice (see joined).
+						// One buffer of the size announced (see
+						// getRaw), not io.ReadAll's doubling. (A
+						// larger size, announced by a server, is
+						// not trusted with memory until it is
+						// sent.) A section that follows another
+						// (the text after the header) is read right
+						// after it, in a copy of it, so the message
+						// is one slice (see joined).
 						var prev []byte
 						if n := len(buf.BodySection); n > 0 {
 							prev = buf.BodySection[n-1].Bytes
 						}
 						if len(prev) > 0 && size > 0 && int64(len(prev))+size <= maxPrealloc {
-							both := make([]byte, len(prev), int64(len(prev))+size)
+							both := getRaw(len(prev) + int(size))
 							copy(both, prev)
-							buf.BodySection[len(buf.BodySection)-1].Bytes = both
-							b = both[len(prev):cap(both)]
+							putRaw(prev)
+							buf.BodySection[len(buf.BodySection)-1].Bytes = both[:len(prev)]
+							b = both[len(prev):]
 						} else {
-							b = make([]byte, size)
+							b = getRaw(int(size))
 						}
 						var n int
 						n, err = io.ReadFull(it.Literal, b)

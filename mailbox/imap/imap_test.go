@@ -565,7 +565,7 @@ func TestJoinedIsHeaderThenText(t *testing.T) {
 	both := []byte("Subject: x\r\n\r\nbody")
 	h, tx := both[:14:len(both)], both[14:]
 	got := joined(h, tx)
-	if string(got) != string(both) || &got[0] != &both[0] || cap(got) != len(both) {
+	if string(got) != string(both) || &got[0] != &both[0] || cap(got) != cap(both) {
 		t.Errorf("adjacent: %q (cap %d), want %q in place", got, cap(got), both)
 	}
 	// Not adjacent (the text before the header, or elsewhere): a copy,
