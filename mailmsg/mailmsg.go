@@ -145,6 +145,8 @@ func read(r io.Reader, opts Options, goMessage bool) (*Message, error) {
 	// their pools when the message is read.
 	br := getReader(lr)
 	defer putReader(br)
+	var w walker
+	defer w.lent.giveBack() // the quoted-printable parts' readers
 
 	var ent *message.Entity
 	var err error
@@ -153,7 +155,7 @@ func read(r io.Reader, opts Options, goMessage bool) (*Message, error) {
 	} else {
 		hr := getReader(nil)
 		defer putReader(hr)
-		ent, err = readEntity(br, maxHeaderBytes, hr)
+		ent, err = readEntity(br, maxHeaderBytes, hr, &w.lent)
 	}
 	if ent == nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoHeader, err)
@@ -167,7 +169,7 @@ func read(r io.Reader, opts Options, goMessage bool) (*Message, error) {
 	}
 	m.readHeader()
 
-	w := walker{opts: opts, msg: m, goMessage: goMessage, plain: getBuffer(), html: getBuffer()}
+	w.opts, w.msg, w.goMessage, w.plain, w.html = opts, m, goMessage, getBuffer(), getBuffer()
 	defer putBuffer(w.plain)
 	defer putBuffer(w.html)
 	if l, ok := r.(interface{ Len() int }); ok {
@@ -330,6 +332,7 @@ func looseAddress(s string) *mail.Address {
 // walker visits the MIME tree once, collecting the first text/plain, the
 // first text/html and the first calendar part.
 type walker struct {
+	lent     lent
 	opts     Options
 	msg      *Message
 	plain    *bytes.Buffer
@@ -354,7 +357,7 @@ func (w *walker) walk(e *message.Entity, depth int) {
 	var mr message.MultipartReader
 	if w.goMessage {
 		mr = e.MultipartReader()
-	} else if p := parts(e); p != nil {
+	} else if p := parts(e, &w.lent); p != nil {
 		mr = p
 	}
 	if mr != nil {

@@ -59,8 +59,31 @@ func putBuffer(b *bytes.Buffer) {
 // errHeaderTooBig is go-message's error for a header over MaxHeaderBytes.
 var errHeaderTooBig = errors.New("message: header exceeds maximum size")
 
+// lent are the pooled readers the entities of one message read through;
+// read gives them back when the message is read.
+type lent struct {
+	readers []*bufio.Reader
+	first   [2]*bufio.Reader // most messages have no more parts to decode
+}
+
+func (l *lent) reader(r io.Reader) *bufio.Reader {
+	br := getReader(r)
+	if l.readers == nil {
+		l.readers = l.first[:0]
+	}
+	l.readers = append(l.readers, br)
+	return br
+}
+
+func (l *lent) giveBack() {
+	for _, br := range l.readers {
+		putReader(br)
+	}
+	l.readers = nil
+}
+
 // readEntity is message.ReadWithOptions, reading through br (reset to r).
-func readEntity(r io.Reader, maxHeader int64, br *bufio.Reader) (*message.Entity, error) {
+func readEntity(r io.Reader, maxHeader int64, br *bufio.Reader, l *lent) (*message.Entity, error) {
 	lr := &headerLimit{R: r, N: maxHeader}
 	br.Reset(lr)
 	h, err := textproto.ReadHeader(br)
@@ -68,7 +91,7 @@ func readEntity(r io.Reader, maxHeader int64, br *bufio.Reader) (*message.Entity
 		return nil, err
 	}
 	lr.N = math.MaxInt64
-	return newEntity(message.Header{Header: h}, br)
+	return newEntity(message.Header{Header: h}, br, l)
 }
 
 // headerLimit is go-message's limitedReader.
@@ -93,7 +116,7 @@ func (lr *headerLimit) Read(p []byte) (int, error) {
 // quoted-printable body. message.New is given a header with only the
 // Content-Type, so it applies the charset to the decoded body as it would
 // have, and the entity gets the whole header back.
-func newEntity(h message.Header, body io.Reader) (*message.Entity, error) {
+func newEntity(h message.Header, body io.Reader, l *lent) (*message.Entity, error) {
 	mediaType, _, _ := h.ContentType()
 	if strings.HasPrefix(mediaType, "multipart/") || strings.ToLower(h.Get("Content-Transfer-Encoding")) != "quoted-printable" {
 		return message.New(h, body)
@@ -102,7 +125,7 @@ func newEntity(h message.Header, body io.Reader) (*message.Entity, error) {
 	if v := h.Get("Content-Type"); v != "" {
 		ct.Set("Content-Type", v)
 	}
-	e, err := message.New(ct, newQPReader(body))
+	e, err := message.New(ct, newQPReader(l.reader(body)))
 	if e != nil {
 		e.Header = h
 	}
@@ -110,23 +133,26 @@ func newEntity(h message.Header, body io.Reader) (*message.Entity, error) {
 }
 
 // parts is e.MultipartReader(), nil when e is not multipart.
-func parts(e *message.Entity) *partReader {
+func parts(e *message.Entity, l *lent) *partReader {
 	mediaType, params, _ := e.Header.ContentType()
 	if !strings.HasPrefix(mediaType, "multipart/") {
 		return nil
 	}
-	return &partReader{textproto.NewMultipartReader(e.Body, params["boundary"])}
+	return &partReader{textproto.NewMultipartReader(e.Body, params["boundary"]), l}
 }
 
 // partReader is go-message's multipartReader, making parts with newEntity.
-type partReader struct{ r *textproto.MultipartReader }
+type partReader struct {
+	r *textproto.MultipartReader
+	l *lent
+}
 
 func (r *partReader) NextPart() (*message.Entity, error) {
 	p, err := r.r.NextPart()
 	if err != nil {
 		return nil, err
 	}
-	return newEntity(message.Header{Header: p.Header}, p)
+	return newEntity(message.Header{Header: p.Header}, p, r.l)
 }
 
 // Close implements message.MultipartReader; like go-message's, it does
@@ -141,9 +167,7 @@ type qpReader struct {
 	line []byte // to be consumed before more of br
 }
 
-func newQPReader(r io.Reader) *qpReader {
-	return &qpReader{br: bufio.NewReader(r)}
-}
+func newQPReader(br *bufio.Reader) *qpReader { return &qpReader{br: br} }
 
 // qpLiteral is true for the bytes that decode as themselves: not '=', and
 // printable ASCII, tab, CR, LF, or 0x80 and above (accepted, as Go does).

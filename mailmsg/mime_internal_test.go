@@ -1,6 +1,7 @@
 package mailmsg
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
@@ -75,7 +76,7 @@ func checkQP(t *testing.T, data []byte, seed uint64) {
 	}
 	withLast := rnd.IntN(2) == 0
 	want := qpReads(quotedprintable.NewReader(&chunked{data: data, sizes: under, end: end, withLast: withLast}), reads)
-	got := qpReads(newQPReader(&chunked{data: data, sizes: under, end: end, withLast: withLast}), reads)
+	got := qpReads(newQPReader(bufio.NewReader(&chunked{data: data, sizes: under, end: end, withLast: withLast})), reads)
 	if got != want {
 		t.Fatalf("qpReader on %q (reads %v of %v, end %v):\n%s\nmime/quotedprintable:\n%s", data, reads, under, end, got, want)
 	}
