@@ -12,22 +12,29 @@ import (
 // recruiter's old "thanks for applying" in the quote from deciding a new
 // invitation.
 func FreshText(text string) string {
-	lines := strings.Split(text, "\n")
-	// While every line so far is kept, the result is a prefix of text and
-	// out stays nil; the first dropped line starts the copy.
-	var out []string
-	kept := 0  // with out nil: text[:kept] is the result so far
-	start := 0 // offset of lines[i] in text
-	skip := func(i int) {
-		if out == nil {
-			out = append(make([]string, 0, len(lines)), lines[:i]...)
+	// The text is walked line by line (the lines of strings.Split(text,
+	// "\n")): line is text[at:end], and the next starts at next. While
+	// every line so far is kept, the result is the prefix text[:kept];
+	// the first dropped line starts a copy, out, of the kept lines joined
+	// by "\n" (lines of them).
+	var out []byte
+	dropped := false
+	kept, lines := 0, 0
+	skip := func(at int) {
+		if !dropped {
+			dropped = true
+			out = make([]byte, 0, len(text))
+			if at > 0 {
+				out, lines = append(out, text[:at-1]...), 1
+			}
 		}
 	}
-	for i := 0; i < len(lines); start, i = start+len(lines[i])+1, i+1 {
-		line := lines[i]
+	for at := 0; at <= len(text); {
+		line, next := lineAt(text, at)
 		trim := strings.TrimSpace(line)
 		if strings.HasPrefix(trim, ">") {
-			skip(i)
+			skip(at)
+			at = next
 			continue
 		}
 		// Each check below runs its expression only on lines that can
@@ -35,31 +42,51 @@ func FreshText(text string) string {
 		if strings.HasPrefix(trim, "--") && originalMarker.MatchString(trim) {
 			break
 		}
-		if mayStartHeaderBlock(trim) && headerBlock(lines, i) {
+		if mayStartHeaderBlock(trim) && headerBlock(text, trim, next) {
 			break
 		}
-		if mayStartAttribution(trim) && (isAttribution(trim) || (i+1 < len(lines) && isAttribution(trim+" "+strings.TrimSpace(strings.TrimLeft(lines[i+1], "> "))))) {
-			if quotedFollows(lines, i+1) {
+		if mayStartAttribution(trim) && (isAttribution(trim) || (next <= len(text) && isAttribution(trim+" "+strings.TrimSpace(strings.TrimLeft(firstLine(text, next), "> "))))) {
+			if quotedFollows(text, next) {
 				// Skip the attribution line; the quote itself is
 				// dropped line by line above, so an answer written
 				// between quoted parts is kept.
-				skip(i)
+				skip(at)
 				if !attribution.MatchString(trim) {
-					start, i = start+len(lines[i])+1, i+1
+					_, next = lineAt(text, next) // the attribution's second line
 				}
+				at = next
 				continue
 			}
 		}
-		if out != nil {
-			out = append(out, line)
+		if dropped {
+			if lines > 0 {
+				out = append(out, '\n')
+			}
+			out, lines = append(out, line...), lines+1
 		} else {
-			kept = start + len(line)
+			kept = at + len(line)
 		}
+		at = next
 	}
-	if out == nil {
+	if !dropped {
 		return strings.TrimRight(text[:kept], "\n ")
 	}
-	return strings.TrimRight(strings.Join(out, "\n"), "\n ")
+	return strings.TrimRight(string(out), "\n ")
+}
+
+// lineAt is the line of text that starts at offset at (at most len(text))
+// and where the next one starts: after its "\n", or past the end.
+func lineAt(text string, at int) (line string, next int) {
+	if i := strings.IndexByte(text[at:], '\n'); i >= 0 {
+		return text[at : at+i], at + i + 1
+	}
+	return text[at:], len(text) + 1
+}
+
+// firstLine is the line of text that starts at offset at.
+func firstLine(text string, at int) string {
+	line, _ := lineAt(text, at)
+	return line
 }
 
 // mayStartAttribution reports whether an attribution ("On … wrote:") can
@@ -106,27 +133,33 @@ func isRESpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
-// quotedFollows reports whether a quoted line comes within the next few lines.
-func quotedFollows(lines []string, from int) bool {
-	for j := from; j < len(lines) && j < from+3; j++ {
-		if strings.HasPrefix(strings.TrimSpace(lines[j]), ">") {
+// quotedFollows reports whether a quoted line comes within the three lines
+// of text from offset at.
+func quotedFollows(text string, at int) bool {
+	for j := 0; j < 3 && at <= len(text); j++ {
+		line, next := lineAt(text, at)
+		if strings.HasPrefix(strings.TrimSpace(line), ">") {
 			return true
 		}
+		at = next
 	}
 	return false
 }
 
-// headerBlock reports whether lines[i:] starts an Outlook-style quoted
-// header block: "From:" followed within two lines by "Sent:"/"Date:", in the
+// headerBlock reports whether the line trim (trimmed), followed by the
+// lines of text from offset at, starts an Outlook-style quoted header
+// block: "From:" followed within three lines by "Sent:"/"Date:", in the
 // languages rsvp knows.
-func headerBlock(lines []string, i int) bool {
-	if !quotedFrom.MatchString(strings.TrimSpace(lines[i])) {
+func headerBlock(text, trim string, at int) bool {
+	if !quotedFrom.MatchString(trim) {
 		return false
 	}
-	for j := i + 1; j < len(lines) && j <= i+3; j++ {
-		if quotedSent.MatchString(strings.TrimSpace(lines[j])) {
+	for j := 0; j < 3 && at <= len(text); j++ {
+		line, next := lineAt(text, at)
+		if quotedSent.MatchString(strings.TrimSpace(line)) {
 			return true
 		}
+		at = next
 	}
 	return false
 }

@@ -23,11 +23,11 @@ func freshTextReference(text string) string {
 		if originalMarker.MatchString(trim) {
 			break
 		}
-		if headerBlock(lines, i) {
+		if headerBlockReference(lines, i) {
 			break
 		}
 		if attribution.MatchString(trim) || (i+1 < len(lines) && attribution.MatchString(trim+" "+strings.TrimSpace(strings.TrimLeft(lines[i+1], "> ")))) {
-			if quotedFollows(lines, i+1) {
+			if quotedFollowsReference(lines, i+1) {
 				// Skip the attribution line; the quote itself is
 				// dropped line by line above, so an answer written
 				// between quoted parts is kept.
@@ -40,6 +40,27 @@ func freshTextReference(text string) string {
 		out = append(out, line)
 	}
 	return strings.TrimRight(strings.Join(out, "\n"), "\n ")
+}
+
+func quotedFollowsReference(lines []string, from int) bool {
+	for j := from; j < len(lines) && j < from+3; j++ {
+		if strings.HasPrefix(strings.TrimSpace(lines[j]), ">") {
+			return true
+		}
+	}
+	return false
+}
+
+func headerBlockReference(lines []string, i int) bool {
+	if !quotedFrom.MatchString(strings.TrimSpace(lines[i])) {
+		return false
+	}
+	for j := i + 1; j < len(lines) && j <= i+3; j++ {
+		if quotedSent.MatchString(strings.TrimSpace(lines[j])) {
+			return true
+		}
+	}
+	return false
 }
 
 func normalizeTextReference(s string) string {
