@@ -133,7 +133,9 @@ type classified struct {
 // invitations, on every core, and lets go of the other messages' text: in
 // a backfill the rules, not the network, are the bottleneck. The
 // classifier is safe for concurrent use. Each message is given to parse
-// first, in the same step (a no-op when Fetch parsed the batch).
+// first, in the same step (a no-op when Fetch parsed the batch), and a
+// message that is not an invitation to recycle once classified (its raw
+// bytes can then be fetched into again).
 func classifyAll(cfg *config.Config, batch []mailbox.Message, parse, recycle func(*mailbox.Message)) []classified {
 	out := make([]classified, len(batch))
 	opts := cfg.ExtractOptions()
