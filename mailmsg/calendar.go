@@ -198,8 +198,12 @@ func LoadZone(name string) *time.Location {
 			name = strings.Join(parts[len(parts)-2:], "/")
 		}
 	}
-	if loc, err := LoadLocation(name); err == nil && name != "" && name != "Local" {
-		return loc
+	// No IANA name has a space, and Windows names all do: looking one up
+	// would read the zone database each time, only to fail.
+	if strings.IndexByte(name, ' ') < 0 {
+		if loc, err := LoadLocation(name); err == nil && name != "" && name != "Local" {
+			return loc
+		}
 	}
 	if iana, ok := windowsZones[strings.ToLower(name)]; ok {
 		if loc, err := LoadLocation(iana); err == nil {

@@ -334,3 +334,15 @@ func TestLoadLocationRemembersOnlyZonesItFound(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowsZoneNamesAreNotLookedUpAsIANANames: a Windows zone name (with
+// spaces, as Outlook writes TZID) is mapped without reading the zone
+// database for it first, which costs dozens of allocations every time.
+func TestWindowsZoneNamesAreNotLookedUpAsIANANames(t *testing.T) {
+	if loc := mailmsg.LoadZone(`"W. Europe Standard Time"`); loc.String() != "Europe/Berlin" {
+		t.Fatalf("LoadZone = %v, want Europe/Berlin", loc)
+	}
+	if n := testing.AllocsPerRun(20, func() { mailmsg.LoadZone("W. Europe Standard Time") }); n > 2 {
+		t.Errorf("LoadZone of a Windows name: %v allocations, want at most 2", n)
+	}
+}
