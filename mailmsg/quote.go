@@ -13,16 +13,14 @@ import (
 // invitation.
 func FreshText(text string) string {
 	// The text is walked line by line (the lines of strings.Split(text,
-	// "\n")): line is text[at:end], and the next starts at next. While
-	// every line so far is kept, the result is the prefix text[:kept];
-	// the first dropped line starts a copy, out, of the kept lines joined
-	// by "\n" (lines of them).
+	// "\n")): line starts at at, and the next at next. While every line
+	// so far is kept, out is nil and the result is the prefix
+	// text[:kept]; the first dropped line starts out, a copy of the kept
+	// lines joined by "\n" (lines of them).
 	var out []byte
-	dropped := false
 	kept, lines := 0, 0
 	skip := func(at int) {
-		if !dropped {
-			dropped = true
+		if out == nil {
 			out = make([]byte, 0, len(text))
 			if at > 0 {
 				out, lines = append(out, text[:at-1]...), 1
@@ -58,7 +56,7 @@ func FreshText(text string) string {
 				continue
 			}
 		}
-		if dropped {
+		if out != nil {
 			if lines > 0 {
 				out = append(out, '\n')
 			}
@@ -68,7 +66,7 @@ func FreshText(text string) string {
 		}
 		at = next
 	}
-	if !dropped {
+	if out == nil {
 		return strings.TrimRight(text[:kept], "\n ")
 	}
 	return strings.TrimRight(string(out), "\n ")
