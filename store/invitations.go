@@ -307,30 +307,35 @@ func (s *Store) addOne(ctx context.Context, st *addStmts, f Found, rules, times 
 	if !errors.Is(err, ErrNotFound) {
 		return Invitation{}, false, err
 	}
-	id, err := freeID(ctx, st.idTaken, f.Account, f.MessageID)
-	if err != nil {
-		return Invitation{}, false, err
-	}
 	now := s.now()
-	_, err = st.insert.ExecContext(ctx,
-		id, f.Account, f.Mailbox, f.UIDValidity, f.UID, f.MessageID, nanos(f.Received),
-		f.Subject, f.FromName, f.FromAddr, f.ReplyTo, f.Score, string(rules),
-		f.Fields.FirstName, f.Fields.Company, f.Fields.Role, f.Fields.Lang, string(times),
-		StateFound, nanos(now), f.Raw)
+	id, err := insertNew(ctx, st.insert, f.Account, f.MessageID, func(id string) []any {
+		return []any{id, f.Account, f.Mailbox, f.UIDValidity, f.UID, f.MessageID, nanos(f.Received),
+			f.Subject, f.FromName, f.FromAddr, f.ReplyTo, f.Score, string(rules),
+			f.Fields.FirstName, f.Fields.Company, f.Fields.Role, f.Fields.Lang, string(times),
+			StateFound, nanos(now), f.Raw}
+	})
 	if err != nil {
 		return Invitation{}, false, err
 	}
-	// Read back as stored, but for the message: the one just written.
-	inv, err := scanInvitation(st.byID.QueryRowContext(ctx, id), false)
-	inv.Raw = f.Raw
-	return inv, true, err
+	// The invitation as it reads back, without reading it back: times in
+	// UTC and to the nanosecond, proposed times as JSON leaves them (their
+	// offsets, not their zone names), no nil lists. TestAddedIsAsStored
+	// compares the two.
+	inv := Invitation{ID: id, Found: f, State: StateFound, FoundAt: fromNanos(nanos(now))}
+	inv.Received = fromNanos(nanos(f.Received))
+	inv.Rules = slices.Clone(nonNil(f.Rules))
+	inv.Fields.Times = nil
+	if err := json.Unmarshal(times, &inv.Fields.Times); err != nil {
+		return Invitation{}, false, err
+	}
+	return inv, true, nil
 }
 
 // addStmts are AddInvitation's statements, prepared once: a backfill
 // records an invitation every few dozen messages, and preparing them
 // each time took half of its cost.
 type addStmts struct {
-	byMessageID, moved, idTaken, insert, bump, byID *sql.Stmt
+	byMessageID, moved, insert, bump *sql.Stmt
 }
 
 func (a *addStmts) prepare(db *sql.DB) error {
@@ -340,14 +345,13 @@ func (a *addStmts) prepare(db *sql.DB) error {
 	}{
 		{&a.byMessageID, `SELECT ` + invitationColumns + `, raw FROM invitations WHERE account = ? AND message_id = ?`},
 		{&a.moved, `UPDATE invitations SET mailbox = ?, uidvalidity = ?, uid = ? WHERE id = ?`},
-		{&a.idTaken, `SELECT count(*) FROM invitations WHERE id = ?`},
 		{&a.insert, `INSERT INTO invitations (
 	id, account, mailbox, uidvalidity, uid, message_id, received_at,
 	subject, from_name, from_addr, reply_to, score, rules,
 	first_name, company, role, lang, proposed_times, state, found_at, raw)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO NOTHING`},
 		{&a.bump, bumpSQL},
-		{&a.byID, `SELECT ` + invitationColumns + ` FROM invitations WHERE id = ?`},
 	} {
 		st, err := db.Prepare(p.sql)
 		if err != nil {
@@ -363,14 +367,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 func (a *addStmts) in(ctx context.Context, tx *sql.Tx) addStmts {
 	return addStmts{
 		byMessageID: tx.StmtContext(ctx, a.byMessageID), moved: tx.StmtContext(ctx, a.moved),
-		idTaken: tx.StmtContext(ctx, a.idTaken), insert: tx.StmtContext(ctx, a.insert),
-		bump: tx.StmtContext(ctx, a.bump), byID: tx.StmtContext(ctx, a.byID),
+		insert: tx.StmtContext(ctx, a.insert), bump: tx.StmtContext(ctx, a.bump),
 	}
 }
 
 func (a *addStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{a.byMessageID, a.moved, a.idTaken, a.insert, a.bump, a.byID} {
+	for _, st := range []*sql.Stmt{a.byMessageID, a.moved, a.insert, a.bump} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -378,18 +381,19 @@ func (a *addStmts) close() error {
 	return errors.Join(errs...)
 }
 
-// freeID finds the ID for a new invitation: the derived one, or, in the
-// unlikely case that another invitation has it, the next alternative.
-// taken counts the invitations with an ID.
-func freeID(ctx context.Context, taken *sql.Stmt, account, msgid string) (string, error) {
+// insertNew inserts the row of a new invitation with the derived ID, or,
+// in the unlikely case that another invitation has it, the next
+// alternative, and returns the ID. insert is an INSERT that does nothing
+// when the ID is taken; row gives its arguments for an ID.
+func insertNew(ctx context.Context, insert *sql.Stmt, account, msgid string, row func(id string) []any) (string, error) {
 	for attempt := 0; attempt < 100; attempt++ {
 		id := deriveID(account, msgid, attempt)
-		var n int
-		if err := taken.QueryRowContext(ctx, id).Scan(&n); err != nil {
+		res, err := insert.ExecContext(ctx, row(id)...)
+		if err != nil {
 			return "", err
 		}
-		if n == 0 {
-			return id, nil
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return id, err
 		}
 	}
 	return "", errors.New("no free invitation ID")

@@ -196,6 +196,36 @@ func TestAddInvitationsRecordsABatchInOrder(t *testing.T) {
 	}
 }
 
+// TestAddedIsAsStored: what AddInvitations returns for a new invitation is
+// what reading it back gives, though it is not read back: times in UTC,
+// proposed times with their offsets but not their zone names, no nil lists.
+func TestAddedIsAsStored(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir(), newClock())
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("no zone database: %v", err)
+	}
+	a, b := found(1), found(2)
+	a.Received = time.Now().In(berlin) // a monotonic reading and a named zone
+	a.Fields.Times = []time.Time{time.Date(2026, 3, 10, 14, 0, 0, 123, berlin)}
+	a.Raw = []byte("Subject: one\r\n\r\nbody")
+	b.Received, b.Rules, b.Fields.Times, b.Raw = time.Time{}, nil, nil, nil
+	added, err := s.AddInvitations(ctx, []store.Found{a, b})
+	if err != nil || len(added) != 2 {
+		t.Fatalf("AddInvitations = %d results, %v; want 2", len(added), err)
+	}
+	for i, ad := range added {
+		got, err := s.Get(ctx, ad.Invitation.ID)
+		if err != nil {
+			t.Fatalf("Get(%s) = %v", ad.Invitation.ID, err)
+		}
+		if !reflect.DeepEqual(ad.Invitation, got) {
+			t.Errorf("invitation %d as added:\n%#v\nas read back:\n%#v", i, ad.Invitation, got)
+		}
+	}
+}
+
 func sameFound(a, b store.Found) bool {
 	if len(a.Fields.Times) != len(b.Fields.Times) {
 		return false
