@@ -178,8 +178,9 @@ type dfa struct {
 const maxDFA = 1 << 21 // table entries
 
 // newDFA builds the table of m, a matcher of strs; nil when it would be
-// too big.
-func newDFA(m *matcher, strs []string) *dfa {
+// too big. With folded, strs are folded keywords (see fold), and the table
+// also scans an ASCII text that is not folded (see scanASCII).
+func newDFA(m *matcher, strs []string, folded bool) *dfa {
 	d := &dfa{}
 	var rep []byte // a byte of each class; class 0 is every unused byte
 	rep = append(rep, 0)
@@ -278,7 +279,44 @@ func newDFA(m *matcher, strs []string) *dfa {
 	for c := 0; c < utf8.RuneSelf; c++ {
 		d.ascii[c] = d.class[canonRune(rune(c))]
 	}
+	if folded {
+		d.foldsASCII(m, id)
+	}
 	return d
+}
+
+// foldsASCII makes the table scan an ASCII text as it scans its folded
+// form (foldASCII), which has no upper case and no white space but single
+// spaces: a letter steps as its lower case, any white space as a space,
+// and a space after a space, in the state a space led to, stays there
+// (that state is a node of the trie entered by a space: after a folded
+// space the next space is not there). The folded texts scanned as before
+// never take those steps, so they are scanned as before.
+func (d *dfa) foldsASCII(m *matcher, id []int) {
+	sp := d.class[' ']
+	for c := 'A'; c <= 'Z'; c++ {
+		d.class[c] = d.class[c+'a'-'A']
+	}
+	for _, c := range "\t\n\r\v\f" {
+		d.class[c] = sp
+	}
+	if sp == 0 {
+		return // no keyword has a space: every space leads to the root
+	}
+	stay := func(s int32) {
+		row := id[s] * d.stride
+		d.tab[row+int(sp)] = uint32(row)
+	}
+	if to := m.root[' ']; to > 0 {
+		stay(to)
+	}
+	for _, n := range m.nodes {
+		for _, e := range n.edges {
+			if e.b == ' ' {
+				stay(e.to)
+			}
+		}
+	}
 }
 
 // scan is matcher.scan, with the table.
@@ -294,13 +332,57 @@ func (d *dfa) scan(text string, hit func(id int32, end int) bool) {
 	// before its quarter, so from there on it is in the state a single
 	// scan would be, and keeps what ends in its quarter for after the
 	// quarters before it. They step together for a quarter's length;
-	// then scans 1-3 finish their last maxLen bytes on their own.
+	// then scans 1-3 finish the length of their lead-in on their own.
+	q := len(text) / 4
+	d.scan4(text, [4]int{0, q - d.maxLen, 2*q - d.maxLen, 3*q - d.maxLen}, hit)
+}
+
+// scanASCII is scan of foldASCII(text), on text itself, for an ASCII text
+// and a table that folds it (see foldsASCII): the offsets are text's. A
+// scan of a quarter starts maxLen+1 bytes of the folded text before it, a
+// run of white space counting as one (maxLen would do, as no keyword
+// starts with a space; one more costs nothing).
+func (d *dfa) scanASCII(text string, hit func(id int32, end int) bool) {
+	if n := len(text); d.splits(n) {
+		q := n / 4
+		at := [4]int{}
+		for c := 1; c < 4; c++ {
+			at[c] = foldedStart(text, c*q, d.maxLen+1)
+		}
+		// A lead-in longer than a quarter (a quarter of white space)
+		// would report some hits twice.
+		if q-at[1] <= q && 2*q-at[2] <= q && 3*q-at[3] <= q {
+			d.scan4(text, at, hit)
+			return
+		}
+	}
+	d.scanSerial(text, hit)
+}
+
+// foldedStart is where, in an ASCII text, the last n bytes of
+// foldASCII(text[:end]) start, or 0: a run of white space folds to one
+// space.
+func foldedStart(text string, end, n int) int {
+	i := end
+	for ; n > 0 && i > 0; n-- {
+		i--
+		if foldTabASCII[text[i]] == foldSpace {
+			for i > 0 && foldTabASCII[text[i-1]] == foldSpace {
+				i--
+			}
+		}
+	}
+	return i
+}
+
+// scan4 is scan in four interleaved quarters of text, the scan of quarter c
+// starting at at[c] (at[0] = 0, and at[c] at most a quarter before it).
+func (d *dfa) scan4(text string, at [4]int, hit func(id int32, end int) bool) {
 	n := len(text)
 	q := n / 4
 	tab, first, class := d.tab, d.hit, &d.class
 	var lateBuf [3][16]lateHit
 	late := [3][]lateHit{lateBuf[0][:0], lateBuf[1][:0], lateBuf[2][:0]}
-	at := [4]int{0, q - d.maxLen, 2*q - d.maxLen, 3*q - d.maxLen} // where each scan starts
 	var r [4]int
 	for t := 0; t < q; t++ {
 		var k int

@@ -134,6 +134,9 @@ type Classifier struct {
 	// noPrefilter runs every pattern with a plain search (for tests and
 	// benchmarks).
 	noPrefilter bool
+	// foldAlways scans the folded form of ASCII texts too (for tests and
+	// benchmarks).
+	foldAlways bool
 }
 
 type compiled struct {
@@ -157,6 +160,7 @@ type keywordRef struct {
 	n          int    // length of the folded keyword
 	wordStart  bool   // the keyword must start at a word boundary
 	wordEnd    bool
+	spaced     bool   // the folded keyword has a space
 	sourceMask uint64 // which fields the rule looks in (bits of Classifier.fields)
 }
 
@@ -499,12 +503,13 @@ func (c *Classifier) buildMatcher() {
 				n:          len(kw),
 				wordStart:  !suffix && isWordRune(first),
 				wordEnd:    !prefix && isWordRune(last),
+				spaced:     strings.Contains(kw, " "),
 				sourceMask: mask,
 			})
 		}
 	}
 	c.match = newMatcher(patterns)
-	c.matchDFA = newDFA(c.match, patterns)
+	c.matchDFA = newDFA(c.match, patterns, true)
 	if c.matchDFA != nil {
 		// The table is all Classify steps; the automaton's nodes are
 		// pointers the garbage collector would walk at every cycle.
@@ -550,25 +555,42 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 	where := make([]string, len(c.rules))
 
 	texts := newTexts(m, c.places)
-	// One pass of the keyword matcher over each place any rule looks at.
+	// One pass of the keyword matcher over each place any rule looks at:
+	// over the folded text, or, when the table can fold it as it goes, the
+	// ASCII text itself (most mail; folding took a third of the time).
 	for bitIdx, src := range c.fields {
-		text := texts.folded(c.fieldAt[bitIdx])
+		place := c.fieldAt[bitIdx]
+		text, ascii := texts.raw(place), false
+		scan := c.match.scan
+		if c.matchDFA != nil {
+			scan = c.matchDFA.scan
+			if !c.foldAlways && isPlainASCII(text) {
+				scan, ascii = c.matchDFA.scanASCII, true
+			}
+		}
+		if !ascii {
+			text = texts.folded(place)
+		}
 		if text == "" {
 			continue
 		}
 		bit := uint64(1) << bitIdx
-		scan := c.match.scan
-		if c.matchDFA != nil {
-			scan = c.matchDFA.scan
-		}
 		scan(text, func(id int32, end int) bool {
 			k := &c.keywords[id]
 			if k.sourceMask&bit == 0 || fired[k.rule] {
 				return true
 			}
-			start := end - k.n
-			if (k.wordStart && !boundaryBefore(text, start)) || (k.wordEnd && !boundaryAfter(text, end)) {
+			if k.wordEnd && !boundaryAfter(text, end) {
 				return true
+			}
+			if k.wordStart {
+				start := end - k.n
+				if ascii && k.spaced {
+					start = foldedStart(text, end, k.n)
+				}
+				if !boundaryBefore(text, start) {
+					return true
+				}
 			}
 			fired[k.rule] = true
 			match[k.rule] = k.keyword

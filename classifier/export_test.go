@@ -18,6 +18,14 @@ func WithoutPrefilter(c *Classifier) *Classifier {
 	return &d
 }
 
+// FoldingAlways returns a copy of c that scans the folded form of every
+// text for keywords, ASCII texts too.
+func FoldingAlways(c *Classifier) *Classifier {
+	d := *c
+	d.foldAlways = true
+	return &d
+}
+
 // PatternProbe runs pattern rules both ways: through the prefilter (on any
 // text, however short) and with the plain search.
 type PatternProbe struct {

@@ -111,7 +111,7 @@ func (c *Classifier) buildPrefilters() {
 	}
 	if len(setID) > 0 {
 		m := newMatcher(strs)
-		c.pf = &pfProgram{m: m, dfa: newDFA(m, strs), pats: pats, strs: strs, nsets: len(setID), classes: an.list}
+		c.pf = &pfProgram{m: m, dfa: newDFA(m, strs, false), pats: pats, strs: strs, nsets: len(setID), classes: an.list}
 		if d := c.pf.dfa; d != nil {
 			c.pf.m = nil // as for the keyword automaton (see buildMatcher)
 			c.pf.wordStart = make([]int32, len(d.off)-1)
