@@ -41,3 +41,52 @@ func BenchmarkReadClassifyExtract(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStages is BenchmarkReadClassifyExtract a stage at a time, on
+// the same 3,000 messages: read (each message), classify (each message,
+// read beforehand) and extract (each invitation).
+func BenchmarkStages(b *testing.B) {
+	cfg := config.Default()
+	g := newGenerator(1, testSources(b), time.Unix(1790000000, 0))
+	opts := mailmsg.Options{MaxBodyBytes: bodyBytes}
+	views := make([][]byte, 3000)
+	msgs := make([]*mailmsg.Message, len(views))
+	var invites []*mailmsg.Message
+	for i := range views {
+		views[i] = fetchedView(g.next(i, i%20 == 0), bodyBytes)
+		m, err := mailmsg.Read(bytes.NewReader(views[i]), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs[i] = m
+		if cfg.Classifier.Classify(m).Invite {
+			invites = append(invites, m)
+		}
+	}
+	b.Run("read", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, v := range views {
+				if _, err := mailmsg.Read(bytes.NewReader(v), opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("classify", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, m := range msgs {
+				cfg.Classifier.Classify(m)
+			}
+		}
+	})
+	b.Run("extract", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, m := range invites {
+				classifier.Extract(m, cfg.ExtractOptions())
+			}
+		}
+	})
+}
