@@ -54,7 +54,7 @@ func TestASCIITextsScanAsFolded(t *testing.T) {
 	def := defaultClassifier(t)
 	for _, c := range []*classifier.Classifier{each, def} {
 		folding := classifier.FoldingAlways(c)
-		for i := 0; i < 3000; i++ {
+		for i := 0; i < 800; i++ {
 			m := &mailmsg.Message{Subject: text(), Text: text()}
 			if got, want := c.Classify(m), folding.Classify(m); !reflect.DeepEqual(got, want) {
 				t.Fatalf("subject %q\nbody %q\nscanned as it is:\n%+v\nfolded:\n%+v", m.Subject, m.Text, got, want)
