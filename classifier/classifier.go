@@ -550,9 +550,14 @@ const (
 // Classify scores m against the rules.
 func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 	v := Verdict{Threshold: c.threshold}
-	fired := make([]bool, len(c.rules))
-	match := make([]string, len(c.rules))
-	where := make([]string, len(c.rules))
+	// By evaluation slot; on the stack for a rule set of common size.
+	var firedBuf [64]bool
+	var matchBuf, whereBuf [64]string
+	fired, match, where := firedBuf[:0], matchBuf[:0], whereBuf[:0]
+	if len(c.rules) > len(firedBuf) {
+		fired, match, where = make([]bool, 0, len(c.rules)), make([]string, 0, len(c.rules)), make([]string, 0, len(c.rules))
+	}
+	fired, match, where = fired[:len(c.rules)], match[:len(c.rules)], where[:len(c.rules)]
 
 	texts := newTexts(m, c.places)
 	// One pass of the keyword matcher over each place any rule looks at:
@@ -560,14 +565,8 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 	// ASCII text itself (most mail; folding took a third of the time).
 	for bitIdx, src := range c.fields {
 		place := c.fieldAt[bitIdx]
-		text, ascii := texts.raw(place), false
-		scan := c.match.scan
-		if c.matchDFA != nil {
-			scan = c.matchDFA.scan
-			if !c.foldAlways && isPlainASCII(text) {
-				scan, ascii = c.matchDFA.scanASCII, true
-			}
-		}
+		text := texts.raw(place)
+		ascii := c.matchDFA != nil && !c.foldAlways && isPlainASCII(text)
 		if !ascii {
 			text = texts.folded(place)
 		}
@@ -575,7 +574,7 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 			continue
 		}
 		bit := uint64(1) << bitIdx
-		scan(text, func(id int32, end int) bool {
+		hit := func(id int32, end int) bool {
 			k := &c.keywords[id]
 			if k.sourceMask&bit == 0 || fired[k.rule] {
 				return true
@@ -596,7 +595,17 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 			match[k.rule] = k.keyword
 			where[k.rule] = src.String()
 			return true
-		})
+		}
+		// Called directly, not through a func value, so that hit stays
+		// on the stack.
+		switch {
+		case ascii:
+			c.matchDFA.scanASCII(text, hit)
+		case c.matchDFA != nil:
+			c.matchDFA.scan(text, hit)
+		default:
+			c.match.scan(text, hit)
+		}
 	}
 	texts.release() // the folded texts are not used after the keywords
 	for _, cr := range c.rules {
