@@ -627,6 +627,7 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 			fired[i], match[i] = combine(cr, fired, c.names)
 		}
 	}
+	texts.releaseHits() // Match is a piece of the raw text, not of them
 	for _, cr := range c.rules {
 		if !fired[cr.order] || cr.Score == 0 {
 			continue

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -40,6 +41,35 @@ type pfOcc struct{ start, end int32 }
 type pfHits struct {
 	occ [][]pfOcc
 	raw []pfRaw // as found
+	// Kept for the next text when released (see newHits): the backing
+	// array of occ's lists, sort's counts, and scan's second chain's raw.
+	all  []pfOcc
+	n    []int
+	late []pfRaw
+}
+
+// hitsPool holds released pfHits: a message's take about 2 KB.
+var hitsPool = sync.Pool{New: func() any { return new(pfHits) }}
+
+// newHits is an empty pfHits for p, reusing a released one.
+func (p *pfProgram) newHits() *pfHits {
+	h := hitsPool.Get().(*pfHits)
+	if cap(h.occ) < p.nsets {
+		h.occ = make([][]pfOcc, p.nsets)
+	}
+	h.occ = h.occ[:p.nsets] // sort sets every list
+	return h
+}
+
+// release gives h back for another text: nothing may use it, or what
+// its lists held, afterwards.
+func (h *pfHits) release() {
+	const maxKept = 1 << 14 // occurrences; a text with more is rare
+	if cap(h.all) > maxKept || cap(h.raw) > maxKept || cap(h.late) > maxKept {
+		return
+	}
+	h.raw, h.late = h.raw[:0], h.late[:0]
+	hitsPool.Put(h)
 }
 
 type pfRaw struct {
@@ -137,7 +167,7 @@ func (p *pfProgram) scan(text string) *pfHits {
 	if p.dfa == nil {
 		return p.scanAC(text)
 	}
-	h := &pfHits{occ: make([][]pfOcc, p.nsets)}
+	h := p.newHits()
 	n := len(text)
 	if !p.dfa.splitsRunes(n) {
 		a := pfChain{end: n}
@@ -159,7 +189,7 @@ func (p *pfProgram) scan(text string) *pfHits {
 	}
 	a := pfChain{end: mid}
 	b := pfChain{i: lead, ascii: lead, end: n, from: mid}
-	var late pfHits
+	late := pfHits{raw: h.late[:0]}
 	d := p.dfa
 	tab, hit := d.tab, d.hit
 	for a.i < a.end && b.i < b.end {
@@ -176,6 +206,7 @@ func (p *pfProgram) scan(text string) *pfHits {
 	a.finish(p, h, text)
 	b.finish(p, &late, text)
 	h.raw = append(h.raw, late.raw...)
+	h.late = late.raw
 	h.sort()
 	return h
 }
@@ -319,21 +350,27 @@ func canonStart(text string, i, n int) int {
 
 // sort puts the occurrences found into their sets, by start.
 func (h *pfHits) sort() {
-	n := make([]int, len(h.occ)+1)
+	n := slices.Grow(h.n[:0], len(h.occ)+1)[:len(h.occ)+1]
+	clear(n)
+	h.n = n
 	for _, r := range h.raw {
 		n[r.set+1]++
 	}
 	for i := 1; i < len(n); i++ {
 		n[i] += n[i-1]
 	}
-	all := make([]pfOcc, len(h.raw))
+	all := slices.Grow(h.all[:0], len(h.raw))[:len(h.raw)]
+	if all == nil {
+		all = []pfOcc{} // empty lists are empty, not nil, however h was made
+	}
+	h.all = all
 	for i := range h.occ {
 		h.occ[i] = all[n[i]:n[i]:n[i+1]]
 	}
 	for _, r := range h.raw {
 		h.occ[r.set] = append(h.occ[r.set], r.pfOcc)
 	}
-	h.raw = nil
+	h.raw = h.raw[:0]
 	for _, l := range h.occ {
 		if !slices.IsSortedFunc(l, cmpOccStart) {
 			slices.SortStableFunc(l, cmpOccStart)
@@ -343,7 +380,7 @@ func (h *pfHits) sort() {
 
 // scanAC is scan without the table.
 func (p *pfProgram) scanAC(text string) *pfHits {
-	h := &pfHits{occ: make([][]pfOcc, p.nsets)}
+	h := p.newHits()
 	m := p.m
 	var buf [utf8.UTFMax]byte
 	var ids []int32

@@ -47,6 +47,17 @@ func (t *texts) release() {
 	}
 }
 
+// releaseHits gives the prefilter's occurrences back; they must not be used
+// after it.
+func (t *texts) releaseHits() {
+	for i := range t.slots {
+		if h := t.slots[i].hits; h != nil {
+			h.release()
+			t.slots[i].hits = nil
+		}
+	}
+}
+
 // maxFoldBuf is the largest buffer kept for the next message.
 const maxFoldBuf = 1 << 20
 
