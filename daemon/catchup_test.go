@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/rsvp-mail/rsvp/config"
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
@@ -86,13 +87,20 @@ func (m *memMailbox) Flag(ctx context.Context, msgs ...mailbox.Message) error {
 	return nil
 }
 
-// Recycle implements mailbox.Recycler: it overwrites the bytes, as the
-// next fetch into them would.
+// Recycle implements mailbox.Recycler: it overwrites the bytes and the
+// text, as the next fetch and the next message's text would.
 func (m *memMailbox) Recycle(msg *mailbox.Message) {
 	for i := range msg.Raw {
 		msg.Raw[i] = 'X'
 	}
-	msg.Raw = nil
+	if p := msg.Parsed; p != nil && p.Text != "" {
+		text := unsafe.Slice(unsafe.StringData(p.Text), len(p.Text))
+		for i := range text {
+			text[i] = 'X'
+		}
+		mailmsg.Recycle(p)
+	}
+	msg.Raw, msg.Parsed = nil, nil
 	m.mu.Lock()
 	m.recycled = append(m.recycled, msg.UID)
 	m.mu.Unlock()

@@ -152,7 +152,9 @@ func classifyAll(cfg *config.Config, batch []mailbox.Message, parse, recycle fun
 			v.fields = classifier.Extract(m.Parsed, opts)
 		} else {
 			// Only an invitation's message is kept: in a backfill,
-			// batches wait in catchUp's pipeline.
+			// batches wait in catchUp's pipeline. The hits go with
+			// the text they quote; only the score is logged.
+			v.Hits = nil
 			recycle(m)
 			m.Raw, m.Parsed = nil, nil
 		}

@@ -128,8 +128,9 @@ type Unparsed interface {
 // Recycler is implemented by an Unparsed Mailbox that can fetch into the
 // memory of a message its caller is done with.
 type Recycler interface {
-	// Recycle takes m.Raw back and sets it to nil. Nothing may use the
-	// bytes m.Raw held afterwards, nor anything sliced from them.
+	// Recycle takes back the memory of m, the bytes of m.Raw and the text
+	// of m.Parsed, and sets both to nil. Nothing may use them afterwards,
+	// nor anything sliced from them (a classifier Hit's Match).
 	Recycle(m *Message)
 }
 

@@ -10,10 +10,13 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
+
+	"github.com/rsvp-mail/rsvp/internal/bufpool"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -82,6 +85,7 @@ type Message struct {
 	// Text is the readable body: the first inline text/plain part, else the
 	// first text/html part rendered as text. At most MaxBodyBytes long.
 	Text string
+	text []byte // Text's memory, for Recycle
 	// HTMLOnly is true when Text was rendered from HTML.
 	HTMLOnly bool
 	// Calendar is the first text/calendar (or .ics) part, nil when none.
@@ -93,6 +97,14 @@ type Message struct {
 	// Problems lists what was recovered from while reading (unknown
 	// charset, malformed part …), for logs and `rsvp classify`.
 	Problems []string
+}
+
+// Recycle hands the memory of m.Text back, for the text of a message read
+// later, and sets m.Text to "". Nothing taken from m.Text (FreshText of it,
+// a classifier Hit's Match, a copy of m) may be used afterwards.
+func Recycle(m *Message) {
+	bufpool.Put(m.text)
+	m.text, m.Text = nil, ""
 }
 
 // ReplyAddress is where a reply goes: the first Reply-To address, else From
@@ -181,11 +193,12 @@ func read(r io.Reader, opts Options, goMessage bool) (*Message, error) {
 	}
 	switch {
 	case w.plainText:
-		m.Text = normalizeText(w.plain.Bytes())
+		m.text = normalizeText(w.plain.Bytes())
 	case w.html.Len() > 0:
-		m.Text = htmlToText(w.html.Bytes(), opts.MaxBodyBytes)
+		m.text = htmlToText(w.html.Bytes(), opts.MaxBodyBytes)
 		m.HTMLOnly = true
 	}
+	m.Text = unsafe.String(unsafe.SliceData(m.text), len(m.text)) // nothing writes to m.text but Recycle's next user
 	if len(m.Text) > opts.MaxBodyBytes {
 		m.Text = truncateUTF8(m.Text, opts.MaxBodyBytes)
 		m.Truncated = true

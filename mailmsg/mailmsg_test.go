@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -312,6 +313,54 @@ func TestEveryCorpusMessageReads(t *testing.T) {
 		}
 		if strings.Contains(m.Text, "<p") || strings.Contains(m.Text, "</") {
 			t.Errorf("%s: markup left in text", filepath.Base(f))
+		}
+	}
+}
+
+// TestRecycledTextsAreWrittenAgain: a message read into the memory of
+// recycled texts has the text it has when read on its own, and Recycle
+// leaves the recycled message without a text.
+func TestRecycledTextsAreWrittenAgain(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "*.eml"))
+	own, _ := filepath.Glob(filepath.Join("..", "testdata", "mail", "*.eml"))
+	files = append(files, own...)
+	var names []string
+	var raws [][]byte
+	var texts []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mailmsg.Read(bytes.NewReader(b), mailmsg.Options{})
+		if err != nil {
+			continue
+		}
+		names, raws, texts = append(names, f), append(raws, b), append(texts, strings.Clone(m.Text))
+	}
+	if len(raws) < 30 {
+		t.Fatalf("read %d corpus files, want the shared corpus at ../../shared/corpus", len(raws))
+	}
+	// Longest first, then shortest first: every text is written over
+	// longer and shorter ones.
+	for round := 0; round < 2; round++ {
+		order := make([]int, len(raws))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return (len(texts[b]) - len(texts[a])) * (1 - 2*round) })
+		for _, i := range order {
+			m, err := mailmsg.Read(bytes.NewReader(raws[i]), mailmsg.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Text != texts[i] {
+				t.Fatalf("%s: text read into recycled memory:\n%q\nread on its own:\n%q", names[i], m.Text, texts[i])
+			}
+			mailmsg.Recycle(m)
+			if m.Text != "" {
+				t.Fatalf("Recycle left the text %q", m.Text)
+			}
 		}
 	}
 }

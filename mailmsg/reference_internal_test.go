@@ -178,7 +178,7 @@ func boundaryTexts() []string {
 
 func TestNormalizeTextIsTheReference(t *testing.T) {
 	for _, s := range append(referenceTexts(t), boundaryTexts()...) {
-		if got, want := normalizeText([]byte(s)), normalizeTextReference(s); got != want {
+		if got, want := string(normalizeText([]byte(s))), normalizeTextReference(s); got != want {
 			t.Errorf("normalizeText(%q)\n = %q\nwant %q", s, got, want)
 		}
 	}
@@ -200,7 +200,7 @@ func FuzzNormalizeText(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := normalizeText([]byte(s)), normalizeTextReference(s); got != want {
+		if got, want := string(normalizeText([]byte(s))), normalizeTextReference(s); got != want {
 			t.Errorf("normalizeText(%q)\n = %q\nwant %q", s, got, want)
 		}
 	})

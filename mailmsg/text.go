@@ -6,10 +6,11 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/rsvp-mail/rsvp/internal/bufpool"
 )
 
 // normalizeText makes body text uniform: valid UTF-8, LF line ends, no
@@ -18,8 +19,9 @@ import (
 // zero-width spaces and joiners, byte order marks and soft hyphens go.
 //
 // It is one pass over the text, bytes at a time where they are ASCII: every
-// message read goes through it.
-func normalizeText(s []byte) string {
+// message read goes through it. The result is in a buffer from bufpool
+// (see Recycle), nil when no text is left.
+func normalizeText(s []byte) []byte {
 	if !utf8.Valid(s) {
 		s = bytes.ToValidUTF8(s, []byte("\uFFFD"))
 	}
@@ -28,7 +30,7 @@ func normalizeText(s []byte) string {
 	// blank, which is known when the next line starts): flush trims the
 	// line's trailing spaces, and drops it with its separator if nothing
 	// is left. The text is never longer than s, plus a separator.
-	b := make([]byte, 0, len(s)+2)
+	b := bufpool.Get(len(s) + 2)[:0]
 	blank := 0             // blank lines since the last line written
 	lineAt, textAt := 0, 0 // where the current line's separator and text start
 	startLine := func() {
@@ -97,9 +99,10 @@ func normalizeText(s []byte) string {
 	flush()
 	b = b[:lineAt] // the separator of the line after the last
 	if len(b) == 0 {
-		return ""
+		bufpool.Put(b)
+		return nil
 	}
-	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not used again
+	return b
 }
 
 // plainByte is true for the printable ASCII bytes normalizeText keeps as
@@ -149,7 +152,7 @@ func spaces8(w uint64) uint64 {
 //
 // The tokens come from fastTokenizer, or, for what it declines, from
 // golang.org/x/net/html's Tokenizer: the same tokens either way.
-func htmlToText(src []byte, limit int) string {
+func htmlToText(src []byte, limit int) []byte {
 	cp := textBufs.Get().(*[]byte)
 	fast := newFastTokenizer(src, *cp)
 	defer func() {
@@ -166,7 +169,7 @@ func htmlToText(src []byte, limit int) string {
 
 // tokensToText is htmlToText with the tokens of z. (A fastTokenizer that
 // declines ends its tokens early; htmlToText then starts again.)
-func tokensToText(z htmlTokens, limit int) string {
+func tokensToText(z htmlTokens, limit int) []byte {
 	// The text is built in a pooled buffer: normalizeText copies it.
 	bp := textBufs.Get().(*[]byte)
 	b := (*bp)[:0]

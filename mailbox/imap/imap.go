@@ -42,6 +42,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
+	"github.com/rsvp-mail/rsvp/internal/bufpool"
 	"github.com/rsvp-mail/rsvp/internal/workers"
 	"github.com/rsvp-mail/rsvp/mailbox"
 	"github.com/rsvp-mail/rsvp/mailmsg"
@@ -570,11 +571,14 @@ func (cl *Client) Parse(m *mailbox.Message) {
 var _ mailbox.Recycler = (*Client)(nil)
 
 // Recycle implements mailbox.Recycler: the next batches are fetched into
-// m.Raw's buffer. (Parsed never refers to it: mailmsg copies what it
-// keeps.)
+// m.Raw's buffer (Parsed never refers to it: mailmsg copies what it
+// keeps), and the next messages' texts are written into m.Parsed's.
 func (cl *Client) Recycle(m *mailbox.Message) {
-	putRaw(m.Raw)
-	m.Raw = nil
+	bufpool.Put(m.Raw)
+	if m.Parsed != nil {
+		mailmsg.Recycle(m.Parsed)
+	}
+	m.Raw, m.Parsed = nil, nil
 }
 
 // fetch is Fetch but for parsing.
@@ -710,7 +714,7 @@ func joined(h, t []byte) []byte {
 
 // maxPrealloc is the largest literal collect allocates in full before
 // reading it.
-const maxPrealloc = 1 << rawMaxShift
+const maxPrealloc = bufpool.MaxSize
 
 // collect reads a FETCH's responses as FetchCommand.Collect does, except
 // when a literal is cut short (the connection broke inside it): then it
@@ -737,7 +741,7 @@ func (cl *Client) collect(cmd *imapclient.FetchCommand) ([]*imapclient.FetchMess
 					var err error
 					if size := it.Literal.Size(); size <= maxPrealloc {
 						// One buffer of the size announced (see
-						// getRaw), not io.ReadAll's doubling. (A
+						// bufpool.Get), not io.ReadAll's doubling. (A
 						// larger size, announced by a server, is
 						// not trusted with memory until it is
 						// sent.) A section that follows another
@@ -749,13 +753,13 @@ func (cl *Client) collect(cmd *imapclient.FetchCommand) ([]*imapclient.FetchMess
 							prev = buf.BodySection[n-1].Bytes
 						}
 						if len(prev) > 0 && size > 0 && int64(len(prev))+size <= maxPrealloc {
-							both := getRaw(len(prev) + int(size))
+							both := bufpool.Get(len(prev) + int(size))
 							copy(both, prev)
-							putRaw(prev)
+							bufpool.Put(prev)
 							buf.BodySection[len(buf.BodySection)-1].Bytes = both[:len(prev)]
 							b = both[len(prev):]
 						} else {
-							b = getRaw(int(size))
+							b = bufpool.Get(int(size))
 						}
 						var n int
 						n, err = io.ReadFull(it.Literal, b)
