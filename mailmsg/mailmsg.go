@@ -407,7 +407,7 @@ func (w *walker) problem(s string) {
 }
 
 func (w *walker) leaf(e *message.Entity) {
-	ct, params, err := e.Header.ContentType()
+	ct, params, err := w.lent.contentType(e.Header)
 	if err != nil || ct == "" {
 		ct = "text/plain" // RFC 2045 section 5.2 default
 	}

@@ -60,10 +60,30 @@ func putBuffer(b *bytes.Buffer) {
 var errHeaderTooBig = errors.New("message: header exceeds maximum size")
 
 // lent are the pooled readers the entities of one message read through;
-// read gives them back when the message is read.
+// read gives them back when the message is read. It also remembers the
+// last Content-Type parsed (see contentType).
 type lent struct {
 	readers []*bufio.Reader
 	first   [2]*bufio.Reader // most messages have no more parts to decode
+	ct      struct {
+		set          bool
+		value, media string
+		params       map[string]string
+		err          error
+	}
+}
+
+// contentType is h.ContentType(), which depends on nothing but the field's
+// value: the last value's result is kept, as each entity's is asked for
+// three times (newEntity, parts, leaf). The params are only read.
+func (l *lent) contentType(h message.Header) (string, map[string]string, error) {
+	v := h.Get("Content-Type")
+	if c := &l.ct; c.set && c.value == v {
+		return c.media, c.params, c.err
+	}
+	media, params, err := h.ContentType()
+	l.ct.set, l.ct.value, l.ct.media, l.ct.params, l.ct.err = true, v, media, params, err
+	return media, params, err
 }
 
 func (l *lent) reader(r io.Reader) *bufio.Reader {
@@ -117,7 +137,7 @@ func (lr *headerLimit) Read(p []byte) (int, error) {
 // Content-Type, so it applies the charset to the decoded body as it would
 // have, and the entity gets the whole header back.
 func newEntity(h message.Header, body io.Reader, l *lent) (*message.Entity, error) {
-	mediaType, _, _ := h.ContentType()
+	mediaType, _, _ := l.contentType(h)
 	if strings.HasPrefix(mediaType, "multipart/") || strings.ToLower(h.Get("Content-Transfer-Encoding")) != "quoted-printable" {
 		return message.New(h, body)
 	}
@@ -134,7 +154,7 @@ func newEntity(h message.Header, body io.Reader, l *lent) (*message.Entity, erro
 
 // parts is e.MultipartReader(), nil when e is not multipart.
 func parts(e *message.Entity, l *lent) *partReader {
-	mediaType, params, _ := e.Header.ContentType()
+	mediaType, params, _ := l.contentType(e.Header)
 	if !strings.HasPrefix(mediaType, "multipart/") {
 		return nil
 	}
