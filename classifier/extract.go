@@ -891,11 +891,12 @@ var (
 // speaksOfClient reports whether text (folded) has a possessive followed,
 // within one word, by a client word.
 func speaksOfClient(text string) bool {
-	w := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) })
-	for i, t := range w {
-		if clientWords[t] && (i > 0 && possessives[w[i-1]] || i > 1 && possessives[w[i-2]]) {
+	var prev, prev2 string // the two words before, "" at the start
+	for t := range strings.FieldsFuncSeq(text, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if clientWords[t] && (possessives[prev] || possessives[prev2]) {
 			return true
 		}
+		prev, prev2 = t, prev
 	}
 	return false
 }
