@@ -15,9 +15,9 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
+	"golang.org/x/text/encoding/charmap"
 
 	"github.com/rsvp-mail/rsvp/internal/bufpool"
-	"golang.org/x/text/encoding/charmap"
 )
 
 func init() {
