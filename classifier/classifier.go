@@ -553,11 +553,11 @@ func (c *Classifier) Classify(m *mailmsg.Message) Verdict {
 	// By evaluation slot; on the stack for a rule set of common size.
 	var firedBuf [64]bool
 	var matchBuf, whereBuf [64]string
-	fired, match, where := firedBuf[:0], matchBuf[:0], whereBuf[:0]
-	if len(c.rules) > len(firedBuf) {
-		fired, match, where = make([]bool, 0, len(c.rules)), make([]string, 0, len(c.rules)), make([]string, 0, len(c.rules))
+	n := len(c.rules)
+	fired, match, where := firedBuf[:min(n, 64)], matchBuf[:min(n, 64)], whereBuf[:min(n, 64)]
+	if n > 64 {
+		fired, match, where = make([]bool, n), make([]string, n), make([]string, n)
 	}
-	fired, match, where = fired[:len(c.rules)], match[:len(c.rules)], where[:len(c.rules)]
 
 	texts := newTexts(m, c.places)
 	// One pass of the keyword matcher over each place any rule looks at:
