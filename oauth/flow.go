@@ -135,20 +135,29 @@ func Authorize(ctx context.Context, o FlowOptions) (*oauth2.Token, error) {
 	refused := func(why string) {
 		fmt.Fprintf(out, "Ignored a request to %s: %s. Still waiting ...\n", cfg.RedirectURL, why)
 	}
+	browserFailed := func(err error) {
+		browserDone = nil
+		if err != nil {
+			fmt.Fprintf(out, "Could not open a browser (%v): open the URL above yourself.\n", err)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("waiting for the sign-in: %w", ctx.Err())
 		case err := <-browserDone:
-			browserDone = nil
-			if err != nil {
-				fmt.Fprintf(out, "Could not open a browser (%v): open the URL above yourself.\n", err)
-			}
+			browserFailed(err)
 		case why := <-fl.refused:
 			refused(why)
 		case cb := <-fl.results:
-			// Requests refused before this one are reported first (select
-			// picks at random among the channels that are ready).
+			// A browser that failed to open, and requests refused before
+			// this one, are reported first (select picks at random among
+			// the channels that are ready).
+			select {
+			case err := <-browserDone:
+				browserFailed(err)
+			default:
+			}
 			for more := true; more; {
 				select {
 				case why := <-fl.refused:
