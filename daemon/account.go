@@ -247,8 +247,15 @@ func (d *Daemon) catchUp(ctx context.Context, s *accountState) error {
 	// A batch of room: the server and the fetcher go on with the next
 	// batch while the classifier is still busy, instead of waiting for it
 	// with nothing asked (a backfill's FETCH chain sat idle ~15% of the
-	// time without it).
-	fetched := make(chan fetchedBatch, 1)
+	// time without it). A mailbox that reads ahead has the next batch on
+	// its way already: there a batch of room only holds one more batch in
+	// memory (3 runs of a 20,000-message backfill on IMAP: peak RSS 57.3
+	// MB with it, 55.3 MB without; 3.80 s against 3.35 s).
+	room := 1
+	if ra, ok := s.mb.(mailbox.ReadAhead); ok && ra.ReadsAhead() {
+		room = 0
+	}
+	fetched := make(chan fetchedBatch, room)
 	fetch, parse, recycle := s.mb.Fetch, func(*mailbox.Message) {}, func(*mailbox.Message) {}
 	if u, ok := s.mb.(mailbox.Unparsed); ok {
 		// Parsed by the classifying stage, while the fetcher fetches

@@ -134,6 +134,14 @@ type Recycler interface {
 	Recycle(m *Message)
 }
 
+// ReadAhead is implemented by a Mailbox whose Fetch, while a catch-up has
+// more batches to hand out, has the server send the next one before it
+// returns this one (mailbox/imap queues the next UID FETCH).
+type ReadAhead interface {
+	// ReadsAhead reports whether Fetch does.
+	ReadsAhead() bool
+}
+
 // Watcher is implemented by a Mailbox that can wait for new mail.
 type Watcher interface {
 	// Wait returns when new mail may have arrived (IMAP IDLE saw EXISTS, or

@@ -154,6 +154,75 @@ func TestCutMidFetchLosesNothing(t *testing.T) {
 	}
 }
 
+// A batch's FETCH is sent before the batch before it is read: a fault in
+// its answer surfaces in one of the two Fetch calls, and after a redial
+// every message comes once, in order.
+func TestFaultInTheBatchAskedForAheadLosesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		arm  func(*faultproxy.Proxy)
+		want error // nil: any
+	}{
+		{"cut", func(p *faultproxy.Proxy) { p.CutOnServer("* 3 FETCH") }, nil},
+		{"stalled", func(p *faultproxy.Proxy) { p.StallOnServer("* 3 FETCH") }, ErrTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := dovecot.Start(t, dovecot.Options{})
+			for i := 1; i <= 6; i++ {
+				s.Deliver(t, s.User, "INBOX", bigMessage(i))
+			}
+			p := faultproxy.Start(t, s.Addr)
+			opts := func(o *Options) { via(p, nil)(o); o.BatchSize = 2; o.ReplyTimeout = 500 * time.Millisecond }
+			c := dial(t, s, opts)
+			since := time.Now().AddDate(0, 0, -1)
+
+			tc.arm(p)
+			var got []uint32
+			var ids []string
+			cur, failed := mailbox.Cursor{}, 0
+			for calls := 0; ; calls++ {
+				if calls == 10 {
+					t.Fatalf("no end after 10 calls; got %v", got)
+				}
+				done := make(chan error, 1)
+				var batch []mailbox.Message
+				var next mailbox.Cursor
+				go func() {
+					var err error
+					batch, next, err = c.Fetch(ctx(t), cur, since)
+					done <- err
+				}()
+				if err := returns(t, "Fetch", done); err != nil {
+					if failed++; failed > 1 || tc.want != nil && !errors.Is(err, tc.want) {
+						t.Fatalf("Fetch after %v = %v, want one %v", got, err, tc.want)
+					}
+					p.Resume()
+					c = dial(t, s, opts)
+					continue
+				}
+				if len(batch) == 0 {
+					break
+				}
+				got = append(got, uids(batch)...)
+				ids = append(ids, messageIDs(batch)...)
+				cur = next
+			}
+			if failed != 1 {
+				t.Errorf("%d Fetch calls failed, want 1: the fault was not met", failed)
+			}
+			if !slices.Equal(got, []uint32{1, 2, 3, 4, 5, 6}) {
+				t.Errorf("fetched %v, want 1..6 once each", got)
+			}
+			for i, id := range ids {
+				if want := fmt.Sprintf("big-%d@corp.example", got[i]); id != want {
+					t.Errorf("UID %d is %s, want %s", got[i], id, want)
+				}
+			}
+			assertNoSeen(t, s)
+		})
+	}
+}
+
 func TestCutMidIdleEndsWait(t *testing.T) {
 	s := dovecot.Start(t, dovecot.Options{})
 	p := faultproxy.Start(t, s.Addr)

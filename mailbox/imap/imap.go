@@ -149,6 +149,9 @@ type Client struct {
 	pendingAfter uint32
 	pendingEpoch uint64
 	pendingFirst bool
+	// ahead is the FETCH of the batch after the one Fetch last returned,
+	// sent before that one was read (see fetch), nil when none is.
+	ahead *fetching
 
 	newMail chan struct{} // signalled by unilateral EXISTS
 }
@@ -530,7 +533,7 @@ func (cl *Client) usable() error {
 // selectWatched selects (or examines) the watched mailbox.
 func (cl *Client) selectWatched() error {
 	name := cl.opts.Mailbox
-	cl.epoch++
+	cl.newEpoch()
 	data, err := cl.c.Select(name, &imap.SelectOptions{ReadOnly: cl.opts.ReadOnly}).Wait()
 	if err != nil {
 		cl.selected = ""
@@ -569,6 +572,11 @@ func (cl *Client) Parse(m *mailbox.Message) {
 }
 
 var _ mailbox.Recycler = (*Client)(nil)
+
+var _ mailbox.ReadAhead = (*Client)(nil)
+
+// ReadsAhead implements mailbox.ReadAhead: it does (see fetch).
+func (cl *Client) ReadsAhead() bool { return true }
 
 // Recycle implements mailbox.Recycler: the next batches are fetched into
 // m.Raw's buffer (Parsed never refers to it: mailmsg copies what it
@@ -661,15 +669,24 @@ func (cl *Client) fetch(ctx context.Context, since mailbox.Cursor, firstStart ti
 		return nil, next, nil
 	}
 
-	header := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
-	text := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierText, Peek: true,
-		Partial: &imap.SectionPartial{Offset: 0, Size: int64(cl.opts.BodyBytes)}}
-	fo := &imap.FetchOptions{UID: true, Flags: true, InternalDate: true,
-		BodySection: []*imap.FetchItemBodySection{header, text}}
-	bufs, err := cl.collect(cl.c.Fetch(imap.UIDSetNum(uids...), fo))
+	// While this batch is read, the next one's FETCH is already queued at
+	// the server, which goes on with it at once instead of waiting for
+	// this call to return and the next to ask: over a real link that is a
+	// round trip a batch (BenchmarkCatchUpOverASlowLink), and in a backfill
+	// the caller, busy classifying, asks late.
+	cur := cl.takeAhead(uids)
+	if cur == nil {
+		cur = cl.startFetch(uids)
+	}
+	if len(cl.pending) > 0 {
+		cl.ahead = cl.startFetch(cl.pending[:min(len(cl.pending), cl.opts.BatchSize)])
+	}
+	<-cur.done
+	bufs, err := cur.bufs, cur.err
 	if err != nil {
 		return nil, since, fmt.Errorf("fetch from %q: %w", cl.opts.Mailbox, cl.why(err))
 	}
+	header, text := cl.sections()
 	slices.SortFunc(bufs, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
 
 	batch := make([]mailbox.Message, 0, len(bufs))
@@ -706,10 +723,92 @@ func joined(h, t []byte) []byte {
 	if len(t) == 0 {
 		return slices.Clip(h)
 	}
-	if len(h) < cap(h) && cap(h)-len(h) >= len(t) && &h[:len(h)+1][len(h)] == &t[0] {
+	if follows(h, t) {
 		return h[:len(h)+len(t)]
 	}
 	return append(slices.Clip(h), t...)
+}
+
+// follows reports whether the non-empty t starts where h ends, in h's
+// buffer.
+func follows(h, t []byte) bool {
+	return len(h) < cap(h) && cap(h)-len(h) >= len(t) && &h[:len(h)+1][len(h)] == &t[0]
+}
+
+// sections are the two parts of each message a batch fetches: the header
+// and the first BodyBytes of the text.
+func (cl *Client) sections() (header, text *imap.FetchItemBodySection) {
+	return &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true},
+		&imap.FetchItemBodySection{Specifier: imap.PartSpecifierText, Peek: true,
+			Partial: &imap.SectionPartial{Offset: 0, Size: int64(cl.opts.BodyBytes)}}
+}
+
+// fetching is a UID FETCH of a batch on its way. A goroutine reads its
+// answer as it comes (collect) and closes done once it has, setting bufs
+// and err. Two can be on the way at once (see fetch): go-imap hands each
+// message to the command whose UID set holds it, and the server may
+// interleave the two answers, so each needs its own reader.
+type fetching struct {
+	uids  []imap.UID
+	epoch uint64 // the SELECT it was sent under
+	done  chan struct{}
+	bufs  []*imapclient.FetchMessageBuffer
+	err   error
+}
+
+// startFetch sends a UID FETCH of uids, the messages' UID, FLAGS,
+// INTERNALDATE and sections, and starts reading its answer.
+func (cl *Client) startFetch(uids []imap.UID) *fetching {
+	header, text := cl.sections()
+	fo := &imap.FetchOptions{UID: true, Flags: true, InternalDate: true,
+		BodySection: []*imap.FetchItemBodySection{header, text}}
+	f := &fetching{uids: uids, epoch: cl.epoch, done: make(chan struct{})}
+	cmd := cl.c.Fetch(imap.UIDSetNum(uids...), fo)
+	go func() {
+		defer close(f.done)
+		f.bufs, f.err = cl.collect(cmd)
+	}()
+	return f
+}
+
+// takeAhead returns the FETCH sent ahead when it is the one of uids under
+// the current SELECT; any other is dropped.
+func (cl *Client) takeAhead(uids []imap.UID) *fetching {
+	f := cl.ahead
+	if f == nil {
+		return nil
+	}
+	cl.ahead = nil
+	if f.epoch == cl.epoch && slices.Equal(f.uids, uids) {
+		return f
+	}
+	f.drop()
+	return nil
+}
+
+// drop waits until the FETCH's answer is read, which the server sends
+// before it answers any later command, and hands back its memory.
+func (f *fetching) drop() {
+	<-f.done
+	for _, b := range f.bufs {
+		for i, s := range b.BodySection {
+			// A text read into its header's buffer goes back with it.
+			if i == 0 || len(s.Bytes) == 0 || !follows(b.BodySection[i-1].Bytes, s.Bytes) {
+				bufpool.Put(s.Bytes)
+			}
+		}
+	}
+	f.bufs = nil
+}
+
+// newEpoch is called before every SELECT or EXAMINE: a FETCH sent ahead
+// is dropped, its UIDs may mean other messages afterwards.
+func (cl *Client) newEpoch() {
+	if cl.ahead != nil {
+		cl.ahead.drop()
+		cl.ahead = nil
+	}
+	cl.epoch++
 }
 
 // maxPrealloc is the largest literal collect allocates in full before
@@ -916,7 +1015,7 @@ func (cl *Client) FindDraft(ctx context.Context, messageID string) (bool, error)
 	if err != nil {
 		return false, err
 	}
-	cl.epoch++
+	cl.newEpoch()
 	if _, err := cl.c.Select(drafts, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		cl.selected = ""
 		return false, fmt.Errorf("examine %q: %w", drafts, cl.why(err))

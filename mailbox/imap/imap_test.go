@@ -267,6 +267,58 @@ func TestFetchInBatches(t *testing.T) {
 	assertNoSeen(t, s)
 }
 
+// The next batch's FETCH goes out before Fetch returns a batch, and the
+// other calls work while it is on its way: Flag, SaveDraft, and FindDraft
+// (which selects another mailbox, so the batch is asked for again).
+func TestCallsBetweenBatchesWhileTheNextIsOnItsWay(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{})
+	for i := 1; i <= 7; i++ {
+		s.Deliver(t, s.User, "INBOX", corpus(t, i))
+	}
+	var trace syncBuffer
+	c := dial(t, s, func(o *Options) { o.BatchSize = 3; o.DebugWriter = &trace })
+	since := time.Now().AddDate(0, 0, -1)
+	fetch := func(cur mailbox.Cursor, want []uint32, fetches int) ([]mailbox.Message, mailbox.Cursor) {
+		t.Helper()
+		batch, next, err := c.Fetch(ctx(t), cur, since)
+		if err != nil || !slices.Equal(uids(batch), want) {
+			t.Fatalf("Fetch after %+v = %v, %v; want %v", cur, uids(batch), err, want)
+		}
+		if n := strings.Count(trace.String(), " UID FETCH "); n != fetches {
+			t.Fatalf("%d UID FETCH commands sent once Fetch returned %v, want %d:\n%s", n, want, fetches, trace.String())
+		}
+		for _, m := range batch {
+			if m.Parsed == nil || m.Parsed.MessageID == "" {
+				t.Errorf("UID %d read as %+v, %v", m.UID, m.Parsed, m.ParseErr)
+			}
+		}
+		return batch, next
+	}
+	batch, cur := fetch(mailbox.Cursor{}, []uint32{1, 2, 3}, 2) // 4:6 asked for already
+	if err := c.Flag(ctx(t), batch[1]); err != nil {
+		t.Fatalf("Flag with a FETCH on its way: %v", err)
+	}
+	_, cur = fetch(cur, []uint32{4, 5, 6}, 3) // the one on its way, and 7
+	id := "rsvp-ahead@rsvp.invalid"
+	if err := c.SaveDraft(ctx(t), id, []byte(fmt.Sprintf(draft, id))); err != nil {
+		t.Fatalf("SaveDraft with a FETCH on its way: %v", err)
+	}
+	if found, err := c.FindDraft(ctx(t), id); err != nil || !found {
+		t.Fatalf("FindDraft with a FETCH on its way = %v, %v; want true", found, err)
+	}
+	_, cur = fetch(cur, []uint32{7}, 4) // asked for again after the SELECT
+	if _, cur = fetch(cur, nil, 4); cur.LastUID != 7 {
+		t.Errorf("cursor after the catch-up = %+v, want LastUID 7", cur)
+	}
+	fl := s.Flags(t, s.User, "INBOX")
+	for uid := uint32(1); uid <= 7; uid++ {
+		if want := uid == 2; slices.Contains(fl[uid], "$Interview") != want || len(fl[uid]) > 1 {
+			t.Errorf("UID %d flags = %v", uid, fl[uid])
+		}
+	}
+	assertNoSeen(t, s)
+}
+
 func TestFlagAddsOnlyTheKeyword(t *testing.T) {
 	s := dovecot.Start(t, dovecot.Options{})
 	s.Deliver(t, s.User, "INBOX", corpus(t, 1))
