@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"github.com/rsvp-mail/rsvp/internal/testserver/dovecot"
 	"github.com/rsvp-mail/rsvp/mailbox"
 )
@@ -21,7 +19,11 @@ import (
 func BenchmarkCatchUpOverASlowLink(b *testing.B) {
 	const messages, batch, rtt = 200, 20, 20 * time.Millisecond
 	s := dovecot.Start(b, dovecot.Options{})
-	appendAll(b, s, messages)
+	raws := make([][]byte, messages)
+	for i := range raws {
+		raws[i] = bigMessage(i + 1)
+	}
+	s.AppendAllAt(b, raws, time.Now())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c, err := Dial(ctx, Options{Addr: slowLink(b, s.Addr, rtt), Security: "plain", Username: s.User,
@@ -49,32 +51,6 @@ func BenchmarkCatchUpOverASlowLink(b *testing.B) {
 		}
 		if n != messages {
 			b.Fatalf("caught up with %d messages, want %d", n, messages)
-		}
-	}
-}
-
-// appendAll appends bigMessage 1 to n to the INBOX, on one connection (a
-// doveadm save each takes ~0.2 s).
-func appendAll(tb testing.TB, s *dovecot.Server, n int) {
-	c, err := imapclient.DialInsecure(s.Addr, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(s.User, s.Password).Wait(); err != nil {
-		tb.Fatal(err)
-	}
-	for i := 1; i <= n; i++ {
-		raw := bigMessage(i)
-		cmd := c.Append("INBOX", int64(len(raw)), nil)
-		if _, err := cmd.Write(raw); err != nil {
-			tb.Fatal(err)
-		}
-		if err := cmd.Close(); err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := cmd.Wait(); err != nil {
-			tb.Fatal(err)
 		}
 	}
 }

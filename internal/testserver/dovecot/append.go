@@ -13,6 +13,13 @@ import (
 // arrived long ago, for first-start tests.
 func (s *Server) AppendAt(t testing.TB, raw []byte, when time.Time) {
 	t.Helper()
+	s.AppendAllAt(t, [][]byte{raw}, when)
+}
+
+// AppendAllAt is AppendAt of each of raws in turn, on one connection: a
+// doveadm save each takes ~0.2 s.
+func (s *Server) AppendAllAt(t testing.TB, raws [][]byte, when time.Time) {
+	t.Helper()
 	c, err := imapclient.DialInsecure(s.Addr, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -21,14 +28,16 @@ func (s *Server) AppendAt(t testing.TB, raw []byte, when time.Time) {
 	if err := c.Login(s.User, s.Password).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	ac := c.Append("INBOX", int64(len(raw)), &goimap.AppendOptions{Time: when})
-	if _, err := ac.Write(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := ac.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ac.Wait(); err != nil {
-		t.Fatal(err)
+	for _, raw := range raws {
+		ac := c.Append("INBOX", int64(len(raw)), &goimap.AppendOptions{Time: when})
+		if _, err := ac.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := ac.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ac.Wait(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
