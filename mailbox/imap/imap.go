@@ -749,11 +749,10 @@ func (cl *Client) sections() (header, text *imap.FetchItemBodySection) {
 // message to the command whose UID set holds it, and the server may
 // interleave the two answers, so each needs its own reader.
 type fetching struct {
-	uids  []imap.UID
-	epoch uint64 // the SELECT it was sent under
-	done  chan struct{}
-	bufs  []*imapclient.FetchMessageBuffer
-	err   error
+	uids []imap.UID
+	done chan struct{}
+	bufs []*imapclient.FetchMessageBuffer
+	err  error
 }
 
 // startFetch sends a UID FETCH of uids, the messages' UID, FLAGS,
@@ -762,7 +761,7 @@ func (cl *Client) startFetch(uids []imap.UID) *fetching {
 	header, text := cl.sections()
 	fo := &imap.FetchOptions{UID: true, Flags: true, InternalDate: true,
 		BodySection: []*imap.FetchItemBodySection{header, text}}
-	f := &fetching{uids: uids, epoch: cl.epoch, done: make(chan struct{})}
+	f := &fetching{uids: uids, done: make(chan struct{})}
 	cmd := cl.c.Fetch(imap.UIDSetNum(uids...), fo)
 	go func() {
 		defer close(f.done)
@@ -771,15 +770,16 @@ func (cl *Client) startFetch(uids []imap.UID) *fetching {
 	return f
 }
 
-// takeAhead returns the FETCH sent ahead when it is the one of uids under
-// the current SELECT; any other is dropped.
+// takeAhead returns the FETCH sent ahead when it is the one of uids (it
+// was sent under the current SELECT: newEpoch drops it); any other is
+// dropped.
 func (cl *Client) takeAhead(uids []imap.UID) *fetching {
 	f := cl.ahead
 	if f == nil {
 		return nil
 	}
 	cl.ahead = nil
-	if f.epoch == cl.epoch && slices.Equal(f.uids, uids) {
+	if slices.Equal(f.uids, uids) {
 		return f
 	}
 	f.drop()
