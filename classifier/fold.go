@@ -314,7 +314,9 @@ func foldsToItself(s string) bool {
 }
 
 func foldASCII(s string) string {
-	b, _ := foldASCIIRun(make([]byte, 0, len(s)), s, &foldTabASCII, false)
+	// foldASCIIRun asks for a byte more than s, for a space it may put
+	// first; without it the slice would be made twice.
+	b, _ := foldASCIIRun(make([]byte, 0, len(s)+1), s, &foldTabASCII, false)
 	return bytesString(b)
 }
 
