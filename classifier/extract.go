@@ -1971,7 +1971,8 @@ var roleTriggersByFirst = func() map[string][]int {
 }()
 
 func (x *fieldExtractor) rolesIn(text string, subject bool) string {
-	toks := roleTokenize(text)
+	buf, toks := roleTokenize(text)
+	defer returnToks(buf, toks)
 	best, bestPrio := "", 0
 	consider := func(r string, prio int) {
 		if prio > bestPrio && r != "" && hasHeadNoun(withoutParens(r)) && len(strings.Fields(r)) <= 12 {
@@ -2115,9 +2116,14 @@ func isCloseQuote(s string) bool { return strings.Contains("\"“”»‘’'", 
 // roleTok is a token with its place in the text.
 type roleTok = dtTok
 
-// roleTokenize is dtTokenize without joining apostrophes into words, so
-// "d'" and "l'" come apart from French words ("poste d'ingénieur").
-func roleTokenize(s string) []roleTok { return tokenize(s, false, 20000) }
+// roleTokenize tokenizes s as the date parser does, but without joining
+// apostrophes into words, so "d'" and "l'" come apart from French words
+// ("poste d'ingénieur"). The tokens are in a borrowed slice: the caller
+// gives it back with returnToks(buf, toks) once done with them.
+func roleTokenize(s string) (buf *[]roleTok, toks []roleTok) {
+	buf = borrowToks()
+	return buf, tokenize((*buf)[:0], s, false, 20000)
+}
 
 func matchWords(toks []roleTok, i int, words []string) (int, bool) {
 	j := i
@@ -2344,7 +2350,8 @@ func titleBackward(toks []roleTok, r int) int {
 // "Senior Backend Engineer (m/w/d)", "Data Engineer application",
 // "Lead Backend Engineer at Kestrel Maps".
 func titleSegment(seg string) string {
-	toks := roleTokenize(seg)
+	buf, toks := roleTokenize(seg)
+	defer returnToks(buf, toks)
 	if len(toks) == 0 || !titleTok(toks[0]) {
 		return ""
 	}

@@ -1,7 +1,9 @@
 package classifier
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -75,9 +77,12 @@ func timesInText(text string, ref time.Time, fallback *time.Location) []time.Tim
 	if ref.IsZero() {
 		ref = time.Now()
 	}
-	p := &dtParser{toks: dtTokenize(text), ref: ref}
+	buf := borrowToks()
+	p := &dtParser{toks: tokenize((*buf)[:0], text, true, -1), ref: ref}
 	p.scan()
-	return p.resolve(fallback)
+	times := p.resolve(fallback)
+	returnToks(buf, p.toks)
+	return times
 }
 
 // dtTok is one token of the text: a word, a number or a punctuation rune.
@@ -91,22 +96,36 @@ type dtTok struct {
 	start, end int
 }
 
-func dtTokenize(s string) []dtTok { return tokenize(s, true, -1) }
+// tokBufs lends token slices. Extract tokenizes an invitation's text more
+// than once, at 72 bytes a token and a token every five bytes or so, and
+// each slice would be garbage right after.
+var tokBufs = sync.Pool{New: func() any { return new([]dtTok) }}
 
-// tokenize splits s into words, numbers and punctuation runes, at most max
-// tokens (-1: no limit). With joinApostrophes an apostrophe between letters
-// stays inside the word ("aujourd'hui", "O'Neill").
-func tokenize(s string, joinApostrophes bool, max int) []dtTok {
+func borrowToks() *[]dtTok { return tokBufs.Get().(*[]dtTok) }
+
+// returnToks gives back the slice borrowed as buf, as toks (the tokens
+// tokenize appended to it), once nothing refers to them any more.
+func returnToks(buf *[]dtTok, toks []dtTok) {
+	clear(toks) // the tokens' strings keep the text alive
+	*buf = toks[:0]
+	tokBufs.Put(buf)
+}
+
+// tokenize appends to toks the words, numbers and punctuation runes of s,
+// at most max tokens (-1: no limit). With joinApostrophes an apostrophe
+// between letters stays inside the word ("aujourd'hui", "O'Neill").
+func tokenize(toks []dtTok, s string, joinApostrophes bool, max int) []dtTok {
 	// Prose has a token every five bytes or so: sized for that, the slice
 	// is not copied over and over as it grows.
 	n := len(s)/4 + 1
 	if max >= 0 {
 		n = min(n, max)
 	}
-	toks := make([]dtTok, 0, n)
+	toks = slices.Grow(toks, n)
+	base := len(toks)
 	line := 0
 	space := true
-	for i := 0; i < len(s) && (max < 0 || len(toks) < max); {
+	for i := 0; i < len(s) && (max < 0 || len(toks)-base < max); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == '\n':
@@ -391,11 +410,13 @@ func (p *dtParser) dateAtOpt(i int, abbr bool) (*dtDate, bool) {
 	if t == nil {
 		return nil, false
 	}
-	d := &dtDate{wd: -1, rel: -1, start: start, line: t.line}
+	// Most tokens start no date: d stays on the stack until one is found.
+	d := dtDate{wd: -1, rel: -1, start: start, line: t.line}
 	finish := func(end int) (*dtDate, bool) {
 		d.end = end
 		d.endLine = p.toks[end-1].line
-		return d, true
+		found := d
+		return &found, true
 	}
 	if t.kind == 'w' {
 		if r, ok := dtRelative[t.low]; ok {
@@ -679,6 +700,9 @@ func (p *dtParser) altSep(i int) (int, bool) {
 }
 
 func (p *dtParser) groupAt(i int) (*dtGroup, bool) {
+	if _, _, ok := p.clockAt(i); !ok {
+		return nil, false // most tokens: no group is made for them
+	}
 	g := &dtGroup{start: i}
 	j := i
 	for len(g.times) < 12 {
