@@ -75,3 +75,30 @@ func ticksAt(t *testing.T, f []string, i int) int64 {
 	}
 	return n
 }
+
+// TestGroupCPUNeverGoesBack: while the leader starts and reaps one short
+// busy child after another, as Dovecot's master does with imap processes,
+// no reading is lower than the one before it. A reading that raced with a
+// reap used to miss that child's time, or count it twice and drop back
+// with the next reading.
+func TestGroupCPUNeverGoesBack(t *testing.T) {
+	const burn = `i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done`
+	cmd := exec.Command("sh", "-c", "while :; do sh -c '"+burn+"'; done")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
+	pid := cmd.Process.Pid
+	prev := groupCPU(pid)
+	for i := range 3000 {
+		got := groupCPU(pid)
+		if got < prev {
+			t.Fatalf("reading %d: groupCPU went back from %v to %v", i, prev, got)
+		}
+		prev = got
+	}
+	if prev == 0 {
+		t.Fatal("the busy children counted nothing")
+	}
+}

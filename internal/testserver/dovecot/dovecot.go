@@ -684,17 +684,8 @@ func eachInGroup(pgid int, fn func(pid int, f []string)) bool {
 		if err != nil {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// comm may contain spaces and parentheses: it ends at the last ')'.
-		i := bytes.LastIndexByte(data, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(data[i+1:]))
-		if len(f) < 15 {
+		f, ok := procStat(pid)
+		if !ok {
 			continue
 		}
 		if g, _ := strconv.Atoi(f[2]); g == pgid {
@@ -704,12 +695,30 @@ func eachInGroup(pgid int, fn func(pid int, f []string)) bool {
 	return true
 }
 
+// procStat returns the fields of /proc/PID/stat after the command name
+// (f[0] is the state, proc(5)'s field 3).
+func procStat(pid int) ([]string, bool) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return nil, false
+	}
+	// comm may contain spaces and parentheses: it ends at the last ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return nil, false
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 15 {
+		return nil, false
+	}
+	return f, true
+}
+
 // CPU is the user+system CPU time every process of the server has used so
 // far: the master leads their process group, so it is the live (and not
 // yet reaped) members' own and the time of the children the master has
 // reaped. The difference of two readings is what Dovecot spent between
-// them (a process reaped between the reading of its /proc entry and the
-// master's can be missed or counted twice: one process's share at most).
+// them.
 func (s *Server) CPU() time.Duration { return groupCPU(s.cmd.Process.Pid) }
 
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100
@@ -718,19 +727,41 @@ func (s *Server) CPU() time.Duration { return groupCPU(s.cmd.Process.Pid) }
 const clockTicks = 100
 
 func groupCPU(pgid int) time.Duration {
-	var ticks int64
-	eachInGroup(pgid, func(pid int, f []string) {
-		// utime, stime, cutime, cstime are proc(5)'s fields 14 to 17.
-		fields := []int{11, 12}
-		if pid == pgid {
-			fields = append(fields, 13, 14)
+	// A member the leader reaps while the group is read would be missed
+	// (gone from /proc when its turn comes, after the leader's reaped
+	// time was read) or counted twice (the other way round). An imap
+	// process exits right after its client logs out, so a reading taken
+	// then can lose a whole fetch's CPU. A reading is kept once the
+	// leader's reaped time held still across it.
+	var total int64
+	for range 100 {
+		before, ok := reapedTicks(pgid)
+		var own int64
+		eachInGroup(pgid, func(pid int, f []string) {
+			own += statTicks(f, 11) + statTicks(f, 12) // utime, stime
+		})
+		after, _ := reapedTicks(pgid)
+		total = own + after
+		if !ok || before == after {
+			break
 		}
-		for _, i := range fields {
-			n, _ := strconv.ParseInt(f[i], 10, 64)
-			ticks += n
-		}
-	})
-	return time.Duration(ticks) * time.Second / clockTicks
+	}
+	return time.Duration(total) * time.Second / clockTicks
+}
+
+// reapedTicks is the CPU time of the children the leader pgid has reaped:
+// cutime and cstime, proc(5)'s fields 16 and 17.
+func reapedTicks(pgid int) (int64, bool) {
+	f, ok := procStat(pgid)
+	if !ok {
+		return 0, false
+	}
+	return statTicks(f, 13) + statTicks(f, 14), true
+}
+
+func statTicks(f []string, i int) int64 {
+	n, _ := strconv.ParseInt(f[i], 10, 64)
+	return n
 }
 
 // Running reports whether any process of the server is still alive.
